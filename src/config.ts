@@ -1,0 +1,74 @@
+import path from "node:path";
+import { z } from "zod";
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const port = z.coerce.number().int().min(0).max(65_535);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: port.default(8080),
+  STRIPE_EMULATOR_PORT: port.optional(),
+  DATA_DIR: z.string().trim().min(1).default("./.meterline"),
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+      .optional(),
+  ),
+  PUBLIC_URL: optionalText.pipe(z.url().optional()),
+  STRIPE_SECRET_KEY: optionalText,
+  STRIPE_WEBHOOK_SECRET: optionalText,
+  SMTP_URL: optionalText.pipe(z.url().optional()),
+  MAIL_FROM: z.string().trim().min(3).default("Meterline <billing@meterline.local>"),
+  SUPPORT_EMAIL: z.email().default("support@meterline.local"),
+  CATALOG_FILE: optionalText,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Database = { engine: "pglite"; dataDir: string | null } | { engine: "postgres"; url: string };
+
+export interface Config {
+  env: "development" | "production" | "test";
+  port: number;
+  stripeEmulatorPort: number;
+  publicUrl: string;
+  database: Database;
+  stripe: { secretKey: string | undefined; webhookSecret: string | undefined };
+  mail: { smtpUrl: string | undefined; from: string; supportEmail: string };
+  catalogFile: string | undefined;
+  logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+}
+
+export class ConfigError extends Error {}
+
+/**
+ * Parses the environment once, at start. Nothing else in Meterline reads `process.env`:
+ * everything downstream receives this object.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  const vars = parsed.data;
+  const publicUrl = (vars.PUBLIC_URL ?? `http://localhost:${vars.PORT}`).replace(/\/+$/, "");
+  return {
+    env: vars.NODE_ENV,
+    port: vars.PORT,
+    stripeEmulatorPort: vars.STRIPE_EMULATOR_PORT ?? vars.PORT + 1,
+    publicUrl,
+    database: vars.DATABASE_URL
+      ? { engine: "postgres", url: vars.DATABASE_URL }
+      : { engine: "pglite", dataDir: path.resolve(vars.DATA_DIR, "pglite") },
+    stripe: { secretKey: vars.STRIPE_SECRET_KEY, webhookSecret: vars.STRIPE_WEBHOOK_SECRET },
+    mail: { smtpUrl: vars.SMTP_URL, from: vars.MAIL_FROM, supportEmail: vars.SUPPORT_EMAIL },
+    catalogFile: vars.CATALOG_FILE,
+    logLevel: vars.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,101 @@
+import type { Kysely } from "kysely";
+import type { Role } from "../domain/access.js";
+import type { OrgsTable, Schema } from "./schema.js";
+
+export type OrgRow = Pick<OrgsTable, "id" | "name" | "billing_email" | "country"> & { created_at: Date };
+
+const orgColumns = ["id", "name", "billing_email", "country", "created_at"] as const;
+
+export async function insertOrg(
+  db: Kysely<Schema>,
+  org: Pick<OrgsTable, "id" | "name" | "billing_email" | "country">,
+): Promise<OrgRow> {
+  return db.insertInto("orgs").values(org).returning(orgColumns).executeTakeFirstOrThrow();
+}
+
+export async function findOrg(db: Kysely<Schema>, id: string): Promise<OrgRow | undefined> {
+  return db.selectFrom("orgs").select(orgColumns).where("id", "=", id).executeTakeFirst();
+}
+
+export async function updateOrg(
+  db: Kysely<Schema>,
+  id: string,
+  changes: Partial<Pick<OrgsTable, "name" | "billing_email" | "country">>,
+): Promise<OrgRow | undefined> {
+  return db.updateTable("orgs").set(changes).where("id", "=", id).returning(orgColumns).executeTakeFirst();
+}
+
+export async function findRole(
+  db: Kysely<Schema>,
+  { orgId, userId }: { orgId: string; userId: string },
+): Promise<Role | undefined> {
+  const row = await db
+    .selectFrom("org_members")
+    .select("role")
+    .where("org_id", "=", orgId)
+    .where("user_id", "=", userId)
+    .executeTakeFirst();
+  return row?.role;
+}
+
+export async function upsertMember(
+  db: Kysely<Schema>,
+  member: { orgId: string; userId: string; role: Role },
+): Promise<void> {
+  await db
+    .insertInto("org_members")
+    .values({ org_id: member.orgId, user_id: member.userId, role: member.role })
+    .onConflict((oc) => oc.columns(["org_id", "user_id"]).doUpdateSet({ role: member.role }))
+    .execute();
+}
+
+export interface MemberRow {
+  user_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  created_at: Date;
+}
+
+export async function listMembers(db: Kysely<Schema>, orgId: string): Promise<MemberRow[]> {
+  return db
+    .selectFrom("org_members")
+    .innerJoin("users", "users.id", "org_members.user_id")
+    .select([
+      "org_members.user_id",
+      "users.email",
+      "users.name",
+      "org_members.role",
+      "org_members.created_at",
+    ])
+    .where("org_members.org_id", "=", orgId)
+    .orderBy("org_members.created_at")
+    .orderBy("org_members.user_id")
+    .execute();
+}
+
+/** Owners of the org, locked for the rest of the transaction so two demotions cannot race. */
+export async function lockOwners(db: Kysely<Schema>, orgId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom("org_members")
+    .select("user_id")
+    .where("org_id", "=", orgId)
+    .where("role", "=", "owner")
+    .forUpdate()
+    .execute();
+  return rows.map((row) => row.user_id);
+}
+
+export async function listOrgsOfUser(
+  db: Kysely<Schema>,
+  userId: string,
+): Promise<{ id: string; name: string; role: Role }[]> {
+  return db
+    .selectFrom("org_members")
+    .innerJoin("orgs", "orgs.id", "org_members.org_id")
+    .select(["orgs.id", "orgs.name", "org_members.role"])
+    .where("org_members.user_id", "=", userId)
+    .orderBy("orgs.created_at")
+    .orderBy("orgs.id")
+    .execute();
+}

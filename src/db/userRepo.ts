@@ -1,0 +1,24 @@
+import type { Kysely } from "kysely";
+import type { Schema, UsersTable } from "./schema.js";
+
+export type UserRow = Pick<UsersTable, "id" | "email" | "name" | "password_hash">;
+
+export async function insertUser(db: Kysely<Schema>, user: UserRow): Promise<void> {
+  await db.insertInto("users").values(user).execute();
+}
+
+export async function findUserByEmail(db: Kysely<Schema>, email: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom("users")
+    .select(["id", "email", "name", "password_hash"])
+    .where("email", "=", email)
+    .executeTakeFirst();
+}
+
+export async function countUsers(db: Kysely<Schema>): Promise<bigint> {
+  const row = await db
+    .selectFrom("users")
+    .select((eb) => eb.fn.countAll<bigint>().as("count"))
+    .executeTakeFirstOrThrow();
+  return BigInt(row.count);
+}

@@ -1,0 +1,79 @@
+import { randomBytes } from "node:crypto";
+import fastifyCookie from "@fastify/cookie";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from "fastify-type-provider-zod";
+import { CSRF_HEADER, registerAuth, SESSION_COOKIE } from "./auth.js";
+import type { AppDeps } from "./deps.js";
+import { registerErrorHandlers } from "./errors.js";
+import { authRoutes } from "./routes/auth.js";
+import { healthRoutes } from "./routes/health.js";
+import { orgRoutes } from "./routes/orgs.js";
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+function newRequestId(): string {
+  return `req_${randomBytes(10).toString("hex")}`;
+}
+
+/** Builds the HTTP app from its dependencies; listening is the caller's business. */
+export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: newRequestId,
+    logController: new LogController({ requestIdLogLabel: "request_id" }),
+    bodyLimit: BODY_LIMIT_BYTES,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandlers(app);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Meterline API",
+        version: "1",
+        description:
+          "Plans, usage metering, entitlements and prepaid credits. Errors are " +
+          '`{"error":{"code","message","request_id"}}`; credit amounts are decimal strings.',
+      },
+      components: {
+        securitySchemes: {
+          session: {
+            type: "apiKey",
+            in: "cookie",
+            name: SESSION_COOKIE,
+            description: `Console session from /v1/auth/login; writes also need the ${CSRF_HEADER} header.`,
+          },
+          apiKey: { type: "http", scheme: "bearer", description: "Service API key (ml_…)" },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/docs"));
+  await app.register(healthRoutes, { deps });
+
+  await app.register(async (api) => {
+    registerAuth(api, deps);
+    await api.register(authRoutes, { deps });
+    await api.register(orgRoutes, { deps });
+  });
+
+  return app;
+}

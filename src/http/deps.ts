@@ -1,0 +1,12 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import type { Clock } from "../domain/clock.js";
+
+/** What the HTTP layer is given by the composition root; it builds none of it itself. */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+}

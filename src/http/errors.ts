@@ -1,0 +1,72 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { AppError, type ErrorCode, httpStatusOf } from "../domain/errors.js";
+
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: "invalid_request" }),
+      message: z.string(),
+      request_id: z.string(),
+    }),
+  })
+  .meta({ id: "Error" });
+
+function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, message: string) {
+  return reply
+    .code(httpStatusOf(code))
+    .type("application/json; charset=utf-8")
+    .send(JSON.stringify({ error: { code, message, request_id: request.id } }));
+}
+
+/** Names every offending field: `body.email: Invalid email address; body.extra: unknown field`. */
+function describeValidation(
+  context: string | undefined,
+  issues: { instancePath: string; message?: string; params: Record<string, unknown> }[],
+): string {
+  const where = context ?? "request";
+  const parts = issues.flatMap((issue) => {
+    const path = issue.instancePath.split("/").filter(Boolean);
+    const field = [where, ...path].join(".");
+    const keys = issue.params.keys;
+    if (Array.isArray(keys)) return keys.map((key) => `${field}.${String(key)}: unknown field`);
+    return [`${field}: ${issue.message ?? "invalid"}`];
+  });
+  return parts.join("; ");
+}
+
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "payload_too_large",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",
+};
+
+export function registerErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      return send(
+        reply,
+        request,
+        "invalid_request",
+        describeValidation(error.validationContext, error.validation),
+      );
+    }
+    if (error instanceof AppError) return send(reply, request, error.code, error.message);
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = fastifyCodes[error.code] ?? (status === 429 ? "rate_limited" : "invalid_request");
+      return send(reply, request, code, error.message);
+    }
+    request.log.error({ err: error }, "request failed");
+    return send(
+      reply,
+      request,
+      "internal",
+      "Something went wrong on our side; the request id helps us find it",
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, request, "not_found", `No route ${request.method} ${request.url.split("?")[0]}`),
+  );
+}

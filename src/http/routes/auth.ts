@@ -1,0 +1,93 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { orgsOfUser } from "../../services/orgDirectory.js";
+import { endSession } from "../../services/sessions.js";
+import { logIn, signUp } from "../../services/signUp.js";
+import { clearSessionCookies, currentUser, setSessionCookies } from "../auth.js";
+import type { AppDeps } from "../deps.js";
+import { email, errorResponses, role } from "../schemas.js";
+
+const user = z.object({ id: z.string(), email: z.string(), name: z.string() });
+const signedIn = z.object({ user, csrf_token: z.string() });
+
+export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+  const db = deps.db.kysely;
+
+  app.post(
+    "/v1/auth/signup",
+    {
+      config: { auth: "public" },
+      schema: {
+        tags: ["auth"],
+        summary: "Create an account and sign in",
+        body: z.strictObject({
+          email,
+          password: z.string().min(10, "must be at least 10 characters").max(200),
+          name: z.string().trim().min(1).max(200),
+        }),
+        response: { 201: signedIn, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const result = await signUp({ db, ...request.body, now: deps.clock.now() });
+      setSessionCookies(reply, deps, result.session);
+      return reply.code(201).send({ user: result.user, csrf_token: result.session.csrfToken });
+    },
+  );
+
+  app.post(
+    "/v1/auth/login",
+    {
+      config: { auth: "public" },
+      schema: {
+        tags: ["auth"],
+        summary: "Sign in with email and password",
+        body: z.strictObject({ email, password: z.string().min(1).max(200) }),
+        response: { 200: signedIn, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const result = await logIn({ db, ...request.body, now: deps.clock.now() });
+      setSessionCookies(reply, deps, result.session);
+      return { user: result.user, csrf_token: result.session.csrfToken };
+    },
+  );
+
+  app.post(
+    "/v1/auth/logout",
+    {
+      schema: { tags: ["auth"], summary: "End this session", response: { 204: z.null(), ...errorResponses } },
+    },
+    async (request, reply) => {
+      await endSession({ db, sessionId: currentUser(request).sessionId });
+      clearSessionCookies(reply);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    "/v1/me",
+    {
+      schema: {
+        tags: ["auth"],
+        summary: "The signed-in user and the organizations they belong to",
+        response: {
+          200: z.object({
+            user,
+            orgs: z.array(z.object({ id: z.string(), name: z.string(), role })),
+            csrf_token: z.string(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const me = currentUser(request);
+      return {
+        user: { id: me.userId, email: me.email, name: me.name },
+        orgs: await orgsOfUser({ db, userId: me.userId }),
+        csrf_token: me.csrfToken,
+      };
+    },
+  );
+};

@@ -1,0 +1,224 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { OrgRow } from "../../db/orgRepo.js";
+import { can, keyScopes, type Role } from "../../domain/access.js";
+import { addMember } from "../../services/addMember.js";
+import { createApiKey } from "../../services/apiKeys.js";
+import { createOrg } from "../../services/createOrg.js";
+import { editOrg, getOrg, keysOf, membersOf, revokeKey } from "../../services/orgDirectory.js";
+import { currentUser, orgAccess } from "../auth.js";
+import type { AppDeps } from "../deps.js";
+import { country, email, errorResponses, orgParams, role, timestamp } from "../schemas.js";
+
+const org = z.object({
+  id: z.string(),
+  name: z.string(),
+  billing_email: z.string().nullable().describe("null for members, who see no billing data"),
+  country: z.string().nullable(),
+  created_at: timestamp,
+  role,
+});
+
+const member = z.object({
+  user_id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role,
+  created_at: timestamp,
+});
+
+const orgKeyScope = z.enum(
+  keyScopes.filter((scope) => scope !== "admin") as ["usage:write", "entitlements:read"],
+);
+
+const apiKey = z.object({
+  id: z.string(),
+  name: z.string(),
+  org_id: z.string().nullable(),
+  scopes: z.array(z.string()),
+  key_prefix: z.string(),
+  created_at: timestamp,
+  revoked_at: timestamp.nullable(),
+});
+
+function orgView(row: OrgRow, viewerRole: Role) {
+  return {
+    ...row,
+    billing_email: can(viewerRole, "billing:read") ? row.billing_email : null,
+    role: viewerRole,
+  };
+}
+
+export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+  const db = deps.db.kysely;
+
+  app.post(
+    "/v1/orgs",
+    {
+      schema: {
+        tags: ["orgs"],
+        summary: "Create an organization; you become its owner",
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(200),
+          billing_email: email.optional().describe("defaults to your email"),
+          country: country.optional(),
+        }),
+        response: { 201: org, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const row = await createOrg({
+        db,
+        owner: { id: user.userId, email: user.email },
+        ...request.body,
+        billingEmail: request.body.billing_email,
+        now: deps.clock.now(),
+      });
+      return reply.code(201).send(orgView(row, "owner"));
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org",
+    {
+      schema: {
+        tags: ["orgs"],
+        summary: "An organization you belong to",
+        params: orgParams,
+        response: { 200: org, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { role } = await orgAccess(request, deps, { orgId: request.params.org, permission: "org:read" });
+      return orgView(await getOrg({ db, orgId: request.params.org }), role);
+    },
+  );
+
+  app.patch(
+    "/v1/orgs/:org",
+    {
+      schema: {
+        tags: ["orgs"],
+        summary: "Change an organization's name or billing details",
+        params: orgParams,
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(200).optional(),
+          billing_email: email.optional(),
+          country: country.nullable().optional(),
+        }),
+        response: { 200: org, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { role } = await orgAccess(request, deps, {
+        orgId: request.params.org,
+        permission: "billing:write",
+      });
+      const row = await editOrg({
+        db,
+        orgId: request.params.org,
+        changes: { ...request.body, billing_email: request.body.billing_email?.toLowerCase() },
+      });
+      return orgView(row, role);
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org/members",
+    {
+      schema: {
+        tags: ["members"],
+        summary: "The organization's members and their roles",
+        params: orgParams,
+        response: { 200: z.object({ items: z.array(member) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "org:read" });
+      return { items: await membersOf({ db, orgId: request.params.org }) };
+    },
+  );
+
+  app.post(
+    "/v1/orgs/:org/members",
+    {
+      schema: {
+        tags: ["members"],
+        summary: "Add someone who has an account, or change a member's role",
+        params: orgParams,
+        body: z.strictObject({ email, role }),
+        response: { 200: member, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { role: actorRole } = await orgAccess(request, deps, {
+        orgId: request.params.org,
+        permission: "members:write",
+      });
+      return addMember({ db, orgId: request.params.org, actorRole, ...request.body });
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org/api-keys",
+    {
+      schema: {
+        tags: ["api-keys"],
+        summary: "The organization's service keys (never the keys themselves)",
+        params: orgParams,
+        response: { 200: z.object({ items: z.array(apiKey) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "members:write" });
+      return { items: await keysOf({ db, orgId: request.params.org }) };
+    },
+  );
+
+  app.post(
+    "/v1/orgs/:org/api-keys",
+    {
+      schema: {
+        tags: ["api-keys"],
+        summary: "Create a service key for this organization; the key is shown only in this reply",
+        params: orgParams,
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(200),
+          scopes: z.array(orgKeyScope).min(1).max(keyScopes.length),
+        }),
+        response: { 201: apiKey.extend({ key: z.string() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { user } = await orgAccess(request, deps, {
+        orgId: request.params.org,
+        permission: "members:write",
+      });
+      const { row, key } = await createApiKey({
+        db,
+        orgId: request.params.org,
+        ...request.body,
+        createdBy: user.userId,
+        now: deps.clock.now(),
+      });
+      return reply.code(201).send({ ...row, key });
+    },
+  );
+
+  app.delete(
+    "/v1/orgs/:org/api-keys/:key",
+    {
+      schema: {
+        tags: ["api-keys"],
+        summary: "Revoke a service key; it stops working at once",
+        params: orgParams.extend({ key: z.string().min(1).max(64) }),
+        response: { 200: apiKey, ...errorResponses },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "members:write" });
+      return revokeKey({ db, orgId: request.params.org, keyId: request.params.key, now: deps.clock.now() });
+    },
+  );
+};

@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { roles } from "../domain/access.js";
+import { errorBody } from "./errors.js";
+
+/** Schemas shared by several route files. Request objects are strict: unknown fields are rejected. */
+
+export const email = z.email().max(254);
+export const country = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, "must be a two-letter ISO 3166 country code, like FR")
+  .transform((value) => value.toUpperCase());
+export const role = z.enum(roles);
+export const orgParams = z.strictObject({ org: z.string().min(1).max(64) });
+/** An instant: a Date in handlers, an ISO 8601 string on the wire. */
+export const timestamp = z.codec(z.iso.datetime({ offset: true }), z.date(), {
+  decode: (text) => new Date(text),
+  encode: (date) => date.toISOString(),
+});
+
+export const errorResponses = {
+  400: errorBody,
+  401: errorBody,
+  403: errorBody,
+  404: errorBody,
+  409: errorBody,
+};

@@ -1,0 +1,47 @@
+import type { Kysely } from "kysely";
+import { listMembers, lockOwners, type MemberRow, upsertMember } from "../db/orgRepo.js";
+import type { Schema } from "../db/schema.js";
+import { findUserByEmail } from "../db/userRepo.js";
+import { canAssignRole, type Role } from "../domain/access.js";
+import { AppError } from "../domain/errors.js";
+
+/**
+ * Adds a user to the organization, or changes the role of one already in it (so repeating the
+ * same request changes nothing). The person must have signed up first. An organization always
+ * keeps at least one owner.
+ */
+export async function addMember({
+  db,
+  orgId,
+  actorRole,
+  email,
+  role,
+}: {
+  db: Kysely<Schema>;
+  orgId: string;
+  actorRole: Role;
+  email: string;
+  role: Role;
+}): Promise<MemberRow> {
+  if (!canAssignRole(actorRole, role)) {
+    throw new AppError("forbidden", `Your role (${actorRole}) cannot make someone ${role}`);
+  }
+  return db.transaction().execute(async (tx) => {
+    const user = await findUserByEmail(tx, email.trim().toLowerCase());
+    if (!user) {
+      throw new AppError("not_found", `No account uses ${email}; ask them to sign up first, then add them`);
+    }
+    const owners = await lockOwners(tx, orgId);
+    if (owners.includes(user.id) && role !== "owner") {
+      if (actorRole !== "owner") throw new AppError("forbidden", "Only an owner can change an owner's role");
+      if (owners.length === 1) {
+        throw new AppError("last_owner", "An organization needs an owner: make someone else owner first");
+      }
+    }
+    await upsertMember(tx, { orgId, userId: user.id, role });
+    const members = await listMembers(tx, orgId);
+    const member = members.find((m) => m.user_id === user.id);
+    if (!member) throw new Error(`member ${user.id} missing right after upsert`);
+    return member;
+  });
+}

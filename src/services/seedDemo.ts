@@ -1,0 +1,42 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Schema } from "../db/schema.js";
+import { countUsers } from "../db/userRepo.js";
+import { createApiKey } from "./apiKeys.js";
+import { createOrg } from "./createOrg.js";
+import { signUp } from "./signUp.js";
+
+export interface DemoCredentials {
+  email: string;
+  password: string;
+  orgId: string;
+  platformKey: string;
+}
+
+export const DEMO_EMAIL = "demo@meterline.local";
+
+/**
+ * On the first start of an empty database, creates a demo user, an organization it owns and a
+ * platform key, and returns them to be printed once. Does nothing once any user exists.
+ */
+export async function seedDemo({
+  db,
+  now,
+}: {
+  db: Kysely<Schema>;
+  now: Date;
+}): Promise<DemoCredentials | null> {
+  if ((await countUsers(db)) > 0n) return null;
+  const password = randomBytes(9).toString("base64url");
+  const { user } = await signUp({ db, email: DEMO_EMAIL, password, name: "Demo User", now });
+  const org = await createOrg({ db, owner: user, name: "Demo Org", country: "FR", now });
+  const { key } = await createApiKey({
+    db,
+    orgId: null,
+    name: "Demo platform key",
+    scopes: ["usage:write", "entitlements:read", "admin"],
+    createdBy: user.id,
+    now,
+  });
+  return { email: DEMO_EMAIL, password, orgId: org.id, platformKey: key };
+}
