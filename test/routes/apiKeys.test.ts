@@ -1,0 +1,80 @@
+import { expect, it } from "vitest";
+import { sha256Hex } from "../../src/services/secretTokens.js";
+import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
+
+describeEachEngine("API key routes", (ctx) => {
+  it("creates a key shown once, stores only its hash, and lists it without the secret", async () => {
+    const team = await makeTeam(ctx.app);
+    const url = `/v1/orgs/${team.org.id}/api-keys`;
+    const created = await team.admin.request("POST", url, {
+      name: "backend",
+      scopes: ["usage:write", "entitlements:read"],
+    });
+    expect(created.statusCode).toBe(201);
+    const key = created.json();
+    expect(key).toMatchObject({
+      name: "backend",
+      org_id: team.org.id,
+      scopes: ["entitlements:read", "usage:write"],
+    });
+    expect(key.key).toMatch(/^ml_[A-Za-z0-9_-]{43}$/);
+    expect(key.key.startsWith(key.key_prefix)).toBe(true);
+    const row = await ctx.db.kysely
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("id", "=", key.id)
+      .executeTakeFirstOrThrow();
+    expect(row.key_hash).toBe(sha256Hex(key.key));
+    expect(JSON.stringify(row)).not.toContain(key.key);
+    const list = await team.owner.request("GET", url);
+    expect(list.statusCode).toBe(200);
+    expect(list.json().items).toHaveLength(1);
+    expect(list.body).not.toContain(key.key);
+  });
+
+  it("rejects unknown scopes, the platform-only admin scope and empty scope lists", async () => {
+    const team = await makeTeam(ctx.app);
+    const url = `/v1/orgs/${team.org.id}/api-keys`;
+    for (const scopes of [["usage:read"], ["admin"], []]) {
+      const error = expectError(
+        await team.owner.request("POST", url, { name: "k", scopes }),
+        400,
+        "invalid_request",
+      );
+      expect(error.message).toContain("body.scopes");
+    }
+    expect((await team.owner.request("GET", url)).json().items).toEqual([]);
+  });
+
+  it("only owners and admins manage keys; others 403, outsiders 404", async () => {
+    const team = await makeTeam(ctx.app);
+    const url = `/v1/orgs/${team.org.id}/api-keys`;
+    const body = { name: "k", scopes: ["usage:write"] };
+    expectError(await team.member.request("POST", url, body), 403, "forbidden");
+    expectError(await team.billing_admin.request("POST", url, body), 403, "forbidden");
+    expectError(await team.member.request("GET", url), 403, "forbidden");
+    expectError(await team.outsider.request("POST", url, body), 404, "not_found");
+    expectError(await team.outsider.request("GET", url), 404, "not_found");
+    expectError(await ctx.app.inject({ method: "POST", url, payload: body }), 401, "unauthenticated");
+  });
+
+  it("revokes a key once and for all; another org cannot revoke it", async () => {
+    const team = await makeTeam(ctx.app);
+    const created = (
+      await team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+        name: "k",
+        scopes: ["usage:write"],
+      })
+    ).json();
+    const foreign = await team.outsider.request(
+      "DELETE",
+      `/v1/orgs/${team.otherOrg.id}/api-keys/${created.id}`,
+    );
+    expectError(foreign, 404, "not_found");
+    const revoked = await team.admin.request("DELETE", `/v1/orgs/${team.org.id}/api-keys/${created.id}`);
+    expect(revoked.statusCode).toBe(200);
+    expect(revoked.json().revoked_at).not.toBeNull();
+    const again = await team.owner.request("DELETE", `/v1/orgs/${team.org.id}/api-keys/${created.id}`);
+    expect(again.json().revoked_at).toBe(revoked.json().revoked_at);
+  });
+});

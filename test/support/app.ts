@@ -1,0 +1,134 @@
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import pino from "pino";
+import { afterAll, beforeAll, describe } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import type { Db } from "../../src/db/client.js";
+import { systemClock } from "../../src/domain/clock.js";
+import { createApp } from "../../src/http/app.js";
+import { availableEngines, createTestDatabase, type Engine } from "./databases.js";
+
+export interface TestContext {
+  engine: Engine;
+  app: FastifyInstance;
+  db: Db;
+}
+
+const engines = await availableEngines();
+
+/**
+ * Runs a suite once per engine against a fresh app and database. Tests share the database and
+ * keep out of each other's way by making their own users and organizations.
+ */
+export function describeEachEngine(name: string, suite: (ctx: TestContext) => void): void {
+  for (const engine of engines) {
+    describe(`${name} [${engine}]`, () => {
+      const ctx = { engine } as TestContext;
+      let drop: () => Promise<void> = async () => {};
+      beforeAll(async () => {
+        const database = await createTestDatabase(engine);
+        drop = database.drop;
+        ctx.db = database.db;
+        const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" });
+        ctx.app = await createApp({
+          config: { ...config, database: database.config },
+          db: database.db,
+          clock: systemClock,
+          logger: pino({ level: "silent" }),
+        });
+        await ctx.app.ready();
+      });
+      afterAll(async () => {
+        await ctx.app?.close();
+        await drop();
+      });
+      suite(ctx);
+    });
+  }
+}
+
+let counter = 0;
+export function uniqueEmail(label = "user"): string {
+  counter += 1;
+  return `${label}.${Date.now()}.${counter}.${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+type Method = "GET" | "POST" | "PATCH" | "DELETE";
+
+/** A signed-in console user: sends the session cookie and, on writes, the CSRF header. */
+export class Browser {
+  constructor(
+    readonly app: FastifyInstance,
+    readonly user: { id: string; email: string; name: string },
+    readonly cookie: string,
+    readonly csrfToken: string,
+  ) {}
+
+  request(method: Method, url: string, body?: unknown, headers: Record<string, string> = {}) {
+    return this.app.inject({
+      method,
+      url,
+      headers: {
+        cookie: this.cookie,
+        ...(method === "GET" ? {} : { "x-csrf-token": this.csrfToken }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
+  }
+}
+
+export function sessionCookieOf(response: LightMyRequestResponse): string {
+  return response.cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
+}
+
+export async function signUp(
+  app: FastifyInstance,
+  fields: { email?: string; name?: string } = {},
+): Promise<Browser> {
+  const email = fields.email ?? uniqueEmail();
+  const response = await app.inject({
+    method: "POST",
+    url: "/v1/auth/signup",
+    payload: { email, password: "correct horse battery", name: fields.name ?? "Test User" },
+  });
+  if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);
+  const body = response.json();
+  return new Browser(app, body.user, sessionCookieOf(response), body.csrf_token);
+}
+
+export async function makeOrg(
+  owner: Browser,
+  fields: { name?: string; billing_email?: string; country?: string } = {},
+): Promise<{ id: string; name: string }> {
+  const response = await owner.request("POST", "/v1/orgs", { name: "Acme", ...fields });
+  if (response.statusCode !== 201)
+    throw new Error(`org creation failed: ${response.statusCode} ${response.body}`);
+  return response.json();
+}
+
+/** An org with one user of each role, plus an outsider who belongs to another org. */
+export async function makeTeam(app: FastifyInstance) {
+  const owner = await signUp(app, { name: "Owner" });
+  const org = await makeOrg(owner);
+  const members = {} as Record<"billing_admin" | "admin" | "member", Browser>;
+  for (const role of ["billing_admin", "admin", "member"] as const) {
+    const person = await signUp(app, { name: role });
+    const added = await owner.request("POST", `/v1/orgs/${org.id}/members`, {
+      email: person.user.email,
+      role,
+    });
+    if (added.statusCode !== 200) throw new Error(`adding ${role} failed: ${added.body}`);
+    members[role] = person;
+  }
+  const outsider = await signUp(app, { name: "Outsider" });
+  const otherOrg = await makeOrg(outsider, { name: "Other Org" });
+  return { org, owner, ...members, outsider, otherOrg };
+}
+
+export function expectError(response: LightMyRequestResponse, status: number, code: string) {
+  const body = response.json();
+  if (response.statusCode !== status || body?.error?.code !== code || !body.error.request_id) {
+    throw new Error(`expected ${status} ${code}, got ${response.statusCode} ${response.body}`);
+  }
+  return body.error as { code: string; message: string; request_id: string };
+}
