@@ -45,12 +45,15 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A migrated database of its own: in-memory PGlite, or a uniquely named PostgreSQL database. */
-export async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
+/**
+ * A database of its own, migrated unless asked otherwise: in-memory PGlite, or a uniquely named
+ * PostgreSQL database dropped by `drop()`.
+ */
+export async function createTestDatabase(engine: Engine, { migrated = true } = {}): Promise<TestDatabase> {
   if (engine === "pglite") {
     const config: Database = { engine: "pglite", dataDir: null };
     const db = await openDatabase(config);
-    await migrate({ db });
+    if (migrated) await migrate({ db });
     return { db, config, drop: () => db.close() };
   }
   const name = `meterline_test_${Date.now()}_${randomBytes(4).toString("hex")}`;
@@ -59,7 +62,7 @@ export async function createTestDatabase(engine: Engine): Promise<TestDatabase> 
   url.pathname = `/${name}`;
   const config: Database = { engine: "postgres", url: url.toString() };
   const db = await openDatabase(config);
-  await migrate({ db });
+  if (migrated) await migrate({ db });
   return {
     db,
     config,

@@ -1,0 +1,181 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../src/db/client.js";
+import { findApiKey } from "../src/services/apiKeys.js";
+import { availableEngines, createTestDatabase, type Engine, type TestDatabase } from "./support/databases.js";
+
+const bin = path.resolve(import.meta.dirname, "../bin/meterline.js");
+const engines = await availableEngines();
+
+function run(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `meterline start` and resolves once it prints where it listens. */
+function start(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, "start"], {
+      env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", ...env },
+      stdio: "pipe",
+    });
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`no start within 60 s:\n${output}`)), 60_000);
+    child.stdout?.on("data", (chunk) => {
+      output += chunk;
+      const match = /Meterline is running at (http:\/\/\S+)/.exec(output);
+      if (match?.[1] && output.includes("health:")) {
+        clearTimeout(timer);
+        // The demo block follows the banner in the same write.
+        resolve({ child, url: match[1], output: () => output });
+      }
+    });
+    child.stderr?.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.on("exit", (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+interface Target {
+  env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+async function makeTarget(engine: Engine): Promise<Target> {
+  if (engine === "pglite") {
+    const dir = mkdtempSync(path.join(tmpdir(), "meterline-cli-"));
+    return { env: { DATA_DIR: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  // Left empty: the CLI migrates by itself, as it must for a new user.
+  const database: TestDatabase = await createTestDatabase("postgres", { migrated: false });
+  const url = database.config.engine === "postgres" ? database.config.url : "";
+  return { env: { DATABASE_URL: url }, cleanup: () => database.drop() };
+}
+
+for (const engine of engines) {
+  describe(`meterline CLI [${engine}]`, () => {
+    let target: Target;
+
+    beforeAll(async () => {
+      target = await makeTarget(engine);
+    });
+    afterAll(() => target.cleanup());
+
+    it("start on an empty database prints a working demo login; data survives a restart", async () => {
+      const first = await start(target.env);
+      const login = /login\s+(\S+) \/ (\S+)/.exec(first.output());
+      const platformKey = /platform key\s+(ml_\S+)/.exec(first.output())?.[1];
+      expect(login, first.output()).not.toBeNull();
+      expect(platformKey).toBeDefined();
+      const health = await fetch(`${first.url}/healthz`);
+      expect(await health.json()).toMatchObject({ status: "ok", database: { engine, ok: true } });
+      const signedIn = await fetch(`${first.url}/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: login?.[1], password: login?.[2] }),
+      });
+      expect(signedIn.status).toBe(200);
+      const cookie = signedIn.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; ");
+      const { csrf_token } = (await signedIn.json()) as { csrf_token: string };
+      const created = await fetch(`${first.url}/v1/orgs`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf_token },
+        body: JSON.stringify({ name: "Survives restarts" }),
+      });
+      expect(created.status).toBe(201);
+      await stop(first.child);
+
+      const second = await start(target.env);
+      expect(second.output()).not.toContain("Demo data");
+      const me = await fetch(`${second.url}/v1/me`, { headers: { cookie } });
+      expect(me.status).toBe(200);
+      const { orgs } = (await me.json()) as { orgs: { name: string }[] };
+      const names = orgs.map((org) => org.name);
+      expect(names).toEqual(["Demo Org", "Survives restarts"]);
+      await stop(second.child);
+    }, 120_000);
+
+    it("migrate reports an up-to-date database", async () => {
+      const result = await run(["migrate"], target.env);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain("database is up to date");
+    }, 60_000);
+
+    it("keys create prints the key alone, and it is stored hashed with its scopes", async () => {
+      const result = await run(
+        ["keys", "create", "--platform", "--scopes", "usage:write,admin", "--name", "ops"],
+        target.env,
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^ml_[A-Za-z0-9_-]{43}\n$/);
+      const db = await openDatabase(
+        engine === "postgres"
+          ? { engine: "postgres", url: target.env.DATABASE_URL ?? "" }
+          : { engine: "pglite", dataDir: path.join(target.env.DATA_DIR ?? "", "pglite") },
+      );
+      try {
+        const key = await findApiKey({ db: db.kysely, key: result.stdout.trim() });
+        expect(key).toMatchObject({ org_id: null, name: "ops", scopes: ["admin", "usage:write"] });
+      } finally {
+        await db.close();
+      }
+    }, 60_000);
+
+    it("exits 2 on bad usage and 1 when the org does not exist", async () => {
+      expect((await run(["keys", "create", "--scopes", "usage:write"], target.env)).code).toBe(2);
+      expect((await run(["keys", "create", "--platform", "--scopes", "everything"], target.env)).code).toBe(
+        2,
+      );
+      expect((await run(["frobnicate"], target.env)).code).toBe(2);
+      const missing = await run(
+        ["keys", "create", "--org", "org_missing", "--scopes", "usage:write"],
+        target.env,
+      );
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain("org_missing");
+      expect(missing.stdout).toBe("");
+    }, 60_000);
+  });
+}
+
+describe("meterline start in production", () => {
+  it("creates no demo data", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "meterline-prod-"));
+    try {
+      const server = await start({ DATA_DIR: dir, NODE_ENV: "production" });
+      expect(server.output()).not.toContain("Demo data");
+      await stop(server.child);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
