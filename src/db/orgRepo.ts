@@ -99,3 +99,9 @@ export async function listOrgsOfUser(
     .orderBy("orgs.id")
     .execute();
 }
+
+export async function findExistingOrgIds(db: Kysely<Schema>, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom("orgs").select("id").where("id", "in", ids).execute();
+  return new Set(rows.map((row) => row.id));
+}

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from "kysely";
 import type { KeyScope, Role } from "../domain/access.js";
+import type { Metric } from "../domain/usageEvents.js";
 
 /** Timestamps are written as Date (or left to the column default) and read as Date. */
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
@@ -47,6 +48,18 @@ export interface ApiKeysTable {
   revoked_at: Date | null;
 }
 
+export interface UsageEventsTable {
+  org_id: string;
+  id: string;
+  app_id: string;
+  metric: Metric;
+  occurred_at: Date;
+  device_id: string | null;
+  value: bigint | null;
+  payload_hash: string;
+  received_at: CreatedAt;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -60,5 +73,6 @@ export interface Schema {
   orgs: OrgsTable;
   org_members: OrgMembersTable;
   api_keys: ApiKeysTable;
+  usage_events: UsageEventsTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -15,6 +15,7 @@ import { registerErrorHandlers } from "./errors.js";
 import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { orgRoutes } from "./routes/orgs.js";
+import { usageRoutes } from "./routes/usage.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -73,6 +74,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     registerAuth(api, deps);
     await api.register(authRoutes, { deps });
     await api.register(orgRoutes, { deps });
+    await api.register(usageRoutes, { deps });
   });
 
   return app;

@@ -4,7 +4,8 @@ import type { Schema } from "../db/schema.js";
 import type { KeyScope } from "../domain/access.js";
 import { AppError } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
-import { newSecretToken, sha256Hex } from "./secretTokens.js";
+import { sha256Hex } from "../domain/sha256.js";
+import { newSecretToken } from "./secretTokens.js";
 
 const KEY_PREFIX = "ml_";
 

@@ -1,14 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
-
-/** 256 random bits, URL-safe. */
-export function newSecretToken(): string {
-  return randomBytes(32).toString("base64url");
-}
+import { randomBytes } from "node:crypto";
 
 /**
- * Session tokens and API keys carry 256 random bits, so a fast hash is enough to make the
- * stored value useless to whoever reads the table; passwords get the slow hash instead.
+ * 256 random bits, URL-safe. Session tokens and API keys are this long, so a fast hash
+ * (`sha256Hex`) is enough to make their stored form useless to whoever reads the table;
+ * passwords get the slow hash instead.
  */
-export function sha256Hex(value: string): string {
-  return createHash("sha256").update(value).digest("hex");
+export function newSecretToken(): string {
+  return randomBytes(32).toString("base64url");
 }

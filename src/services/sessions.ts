@@ -1,7 +1,8 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
 import { deleteSession, findLiveSession, insertSession, type SessionUser } from "../db/sessionRepo.js";
-import { newSecretToken, sha256Hex } from "./secretTokens.js";
+import { sha256Hex } from "../domain/sha256.js";
+import { newSecretToken } from "./secretTokens.js";
 
 export const SESSION_DAYS = 30;
 

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { sha256Hex } from "../../src/services/secretTokens.js";
+import { sha256Hex } from "../../src/domain/sha256.js";
 import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
 
 describeEachEngine("API key routes", (ctx) => {

@@ -1,0 +1,139 @@
+import { z } from "zod";
+import { cycleContaining } from "./cycles.js";
+
+/** The metered quantities (SPEC §3). */
+export const metrics = ["mau", "bandwidth", "storage", "build_minutes"] as const;
+export type Metric = (typeof metrics)[number];
+
+export interface UsageEvent {
+  id: string;
+  orgId: string;
+  appId: string;
+  metric: Metric;
+  occurredAt: Date;
+  /** The device, for `mau`; null otherwise. */
+  deviceId: string | null;
+  /** Bytes (bandwidth, storage) or seconds (build_minutes); null for `mau`. */
+  value: bigint | null;
+}
+
+export type EventRejection = { code: "invalid_event" | "event_too_new" | "event_too_old"; message: string };
+
+/** How far ahead of our clock an event may claim to be, and how late one may arrive. */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+export const LATE_GRACE_MS = 48 * 3_600_000;
+
+const identifier = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$/, "must be letters, digits and _ . : @ / -");
+
+const quantity = z
+  .union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,19}$/)])
+  .transform((value) => BigInt(value))
+  .refine((value) => value <= 9_223_372_036_854_775_807n, "must fit in 64 bits");
+
+const eventSchema = z
+  .strictObject({
+    id: identifier,
+    org_id: z.string().min(1).max(64),
+    app_id: identifier,
+    metric: z.enum(metrics),
+    timestamp: z.iso.datetime({ offset: true }),
+    device_id: z.string().min(1).max(256).optional(),
+    value: quantity.optional(),
+  })
+  .superRefine((event, ctx) => {
+    if (event.metric === "mau") {
+      if (event.device_id === undefined)
+        ctx.addIssue({ code: "custom", path: ["device_id"], message: "required for mau" });
+      if (event.value !== undefined)
+        ctx.addIssue({ code: "custom", path: ["value"], message: "not allowed for mau" });
+    } else {
+      if (event.value === undefined) {
+        ctx.addIssue({ code: "custom", path: ["value"], message: `required for ${event.metric}` });
+      }
+      if (event.device_id !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["device_id"], message: `only for mau, not ${event.metric}` });
+      }
+    }
+  });
+
+/** Validates one raw event on its own; messages name the field, e.g. `events[3].device_id`. */
+export function parseUsageEvent(
+  raw: unknown,
+  index: number,
+): { ok: true; event: UsageEvent } | { ok: false; rejection: EventRejection } {
+  const parsed = eventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const message = parsed.error.issues
+      .flatMap((issue) => {
+        const field = [`events[${index}]`, ...issue.path.map(String)].join(".");
+        if (issue.code === "unrecognized_keys")
+          return issue.keys.map((key) => `${field}.${key}: unknown field`);
+        return [`${field}: ${issue.message}`];
+      })
+      .join("; ");
+    return { ok: false, rejection: { code: "invalid_event", message } };
+  }
+  const e = parsed.data;
+  return {
+    ok: true,
+    event: {
+      id: e.id,
+      orgId: e.org_id,
+      appId: e.app_id,
+      metric: e.metric,
+      occurredAt: new Date(e.timestamp),
+      deviceId: e.device_id ?? null,
+      value: e.value ?? null,
+    },
+  };
+}
+
+/**
+ * SPEC §3: an event more than 5 minutes ahead of us is refused, and so is one from before the
+ * previous cycle's end (this cycle's start) minus 48 hours; a late event inside the grace counts
+ * in its own cycle.
+ *
+ * Example: on 2026-11-26 with calendar cycles, 2026-10-30T00:00Z is accepted (inside the grace
+ * after October ended) and 2026-10-29T23:59Z is refused.
+ */
+export function checkEventTime({
+  occurredAt,
+  now,
+  anchorDay,
+}: {
+  occurredAt: Date;
+  now: Date;
+  anchorDay?: number;
+}): EventRejection | null {
+  if (occurredAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
+    return {
+      code: "event_too_new",
+      message: "timestamp is more than 5 minutes in the future; check the sender's clock",
+    };
+  }
+  const earliest = cycleContaining({ at: now, anchorDay }).start.getTime() - LATE_GRACE_MS;
+  if (occurredAt.getTime() < earliest) {
+    return {
+      code: "event_too_old",
+      message: `timestamp is before ${new Date(earliest).toISOString()}: the previous cycle is closed`,
+    };
+  }
+  return null;
+}
+
+/** The fields that make two events with one id the same event; stable across key order. */
+export function canonicalEvent(event: UsageEvent): string {
+  return JSON.stringify([
+    event.orgId,
+    event.id,
+    event.appId,
+    event.metric,
+    event.occurredAt.toISOString(),
+    event.deviceId,
+    event.value === null ? null : event.value.toString(),
+  ]);
+}

@@ -1,0 +1,193 @@
+import { expect, it } from "vitest";
+import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
+
+describeEachEngine("POST /v1/usage/events", (ctx) => {
+  const url = "/v1/usage/events";
+  const send = (key: string | undefined, payload: unknown) =>
+    ctx.app.inject({
+      method: "POST",
+      url,
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      payload: payload as object,
+    });
+
+  async function setup() {
+    const team = await makeTeam(ctx.app);
+    const created = await team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+      name: "ingest",
+      scopes: ["usage:write"],
+    });
+    const readOnly = await team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+      name: "check",
+      scopes: ["entitlements:read"],
+    });
+    return {
+      ...team,
+      key: created.json().key as string,
+      keyId: created.json().id as string,
+      readOnlyKey: readOnly.json().key as string,
+    };
+  }
+
+  const now = () => new Date().toISOString();
+  let seq = 0;
+  const eventId = () => `evt-${Date.now()}-${++seq}`;
+
+  it("needs a service key with usage:write: 401 without or with a bad key, 403 with the wrong scope", async () => {
+    const { org, readOnlyKey, owner } = await setup();
+    const body = {
+      events: [
+        { id: eventId(), org_id: org.id, app_id: "app", metric: "mau", timestamp: now(), device_id: "d1" },
+      ],
+    };
+    expectError(await send(undefined, body), 401, "unauthenticated");
+    expectError(await send("ml_not-a-real-key", body), 401, "unauthenticated");
+    expectError(await send(readOnlyKey, body), 403, "forbidden");
+    // A console session is not a service key.
+    expectError(await owner.request("POST", url, body), 401, "unauthenticated");
+  });
+
+  it("accepts a batch, counts a repeat once, and refuses another event under a used id", async () => {
+    const { org, key } = await setup();
+    const base = { org_id: org.id, app_id: "app.one", timestamp: now() };
+    const first = { ...base, id: eventId(), metric: "bandwidth", value: 1_048_576 };
+    const second = { ...base, id: eventId(), metric: "mau", device_id: "device-1" };
+    const reply = await send(key, { events: [first, second] });
+    expect(reply.statusCode).toBe(200);
+    expect(reply.json()).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+
+    const again = await send(key, { events: [second, first, { ...first, value: 5 }, first] });
+    expect(again.json()).toEqual({
+      accepted: 0,
+      duplicates: 3,
+      rejected: [{ index: 2, code: "id_conflict", message: expect.stringContaining("different event") }],
+    });
+    const stored = await ctx.db.kysely
+      .selectFrom("usage_events")
+      .selectAll()
+      .where("org_id", "=", org.id)
+      .execute();
+    expect(stored).toHaveLength(2);
+    expect(stored.find((row) => row.id === first.id)?.value).toBe(1_048_576n);
+  });
+
+  it("judges repeats inside one batch like repeats across batches", async () => {
+    const { org, key } = await setup();
+    const event = {
+      id: eventId(),
+      org_id: org.id,
+      app_id: "a",
+      metric: "storage",
+      timestamp: now(),
+      value: "9007199254740993",
+    };
+    const reply = await send(key, { events: [event, event, { ...event, value: "1" }] });
+    expect(reply.json()).toMatchObject({
+      accepted: 1,
+      duplicates: 1,
+      rejected: [{ index: 2, code: "id_conflict" }],
+    });
+    const row = await ctx.db.kysely
+      .selectFrom("usage_events")
+      .select("value")
+      .where("id", "=", event.id)
+      .executeTakeFirstOrThrow();
+    expect(row.value).toBe(9007199254740993n);
+  });
+
+  it("rejects each bad event on its own, naming the field, and keeps the good ones", async () => {
+    const { org, key } = await setup();
+    const ok = {
+      id: eventId(),
+      org_id: org.id,
+      app_id: "a",
+      metric: "build_minutes",
+      timestamp: now(),
+      value: 90,
+    };
+    const events = [
+      ok,
+      { ...ok, id: eventId(), metric: "mau", value: undefined },
+      { ...ok, id: eventId(), value: -1 },
+      { ...ok, id: eventId(), metric: "coffee" },
+      { ...ok, id: eventId(), extra: true },
+      { ...ok, id: eventId(), timestamp: new Date(Date.now() + 10 * 60_000).toISOString() },
+      { ...ok, id: eventId(), timestamp: "2020-01-01T00:00:00Z" },
+      { ...ok, id: eventId(), device_id: "d" },
+      "not an object",
+    ];
+    const reply = (await send(key, { events })).json();
+    expect(reply.accepted).toBe(1);
+    expect(reply.rejected.map((r: { index: number; code: string }) => [r.index, r.code])).toEqual([
+      [1, "invalid_event"],
+      [2, "invalid_event"],
+      [3, "invalid_event"],
+      [4, "invalid_event"],
+      [5, "event_too_new"],
+      [6, "event_too_old"],
+      [7, "invalid_event"],
+      [8, "invalid_event"],
+    ]);
+    const messages = reply.rejected.map((r: { message: string }) => r.message);
+    expect(messages[0]).toContain("events[1].device_id: required for mau");
+    expect(messages[1]).toContain("events[2].value");
+    expect(messages[2]).toContain("events[3].metric");
+    expect(messages[3]).toContain("events[4].extra: unknown field");
+    expect(messages[6]).toContain("events[7].device_id");
+  });
+
+  it("an org-bound key reports only for its own org: another org's id is refused like an unknown one", async () => {
+    const { key, otherOrg, org } = await setup();
+    const event = { id: eventId(), app_id: "a", metric: "mau", timestamp: now(), device_id: "d" };
+    const reply = await send(key, {
+      events: [
+        { ...event, org_id: otherOrg.id },
+        { ...event, id: eventId(), org_id: "org_nope" },
+      ],
+    });
+    expect(reply.json()).toMatchObject({
+      accepted: 0,
+      rejected: [
+        { index: 0, code: "unknown_org" },
+        { index: 1, code: "unknown_org" },
+      ],
+    });
+    const leaked = await ctx.db.kysely
+      .selectFrom("usage_events")
+      .select("id")
+      .where("org_id", "=", otherOrg.id)
+      .execute();
+    expect(leaked).toEqual([]);
+    expect(reply.json().rejected[0].message).toBe(reply.json().rejected[0].message.replace(org.id, ""));
+  });
+
+  it("a revoked key stops working at once", async () => {
+    const { org, key, keyId, owner } = await setup();
+    await owner.request("DELETE", `/v1/orgs/${org.id}/api-keys/${keyId}`);
+    const body = {
+      events: [
+        { id: eventId(), org_id: org.id, app_id: "a", metric: "mau", timestamp: now(), device_id: "d" },
+      ],
+    };
+    expectError(await send(key, body), 401, "unauthenticated");
+  });
+
+  it("refuses malformed batches whole: empty, over 1,000 events, or not a list", async () => {
+    const { org, key } = await setup();
+    const event = { id: "x", org_id: org.id, app_id: "a", metric: "mau", timestamp: now(), device_id: "d" };
+    expect(expectError(await send(key, { events: [] }), 400, "invalid_request").message).toContain(
+      "body.events",
+    );
+    const tooMany = Array.from({ length: 1001 }, (_, i) => ({ ...event, id: `e${i}` }));
+    expect(expectError(await send(key, { events: tooMany }), 400, "invalid_request").message).toContain(
+      "body.events",
+    );
+    expectError(await send(key, { events: "all" }), 400, "invalid_request");
+    const stored = await ctx.db.kysely
+      .selectFrom("usage_events")
+      .select("id")
+      .where("org_id", "=", org.id)
+      .execute();
+    expect(stored).toEqual([]);
+  });
+});
