@@ -42,13 +42,19 @@ export async function recordUsage({
 }): Promise<RecordUsageResult> {
   const rejected: RecordUsageResult["rejected"] = [];
   const valid: { index: number; event: UsageEvent }[] = [];
-  events.forEach((raw, index) => {
+  for (const [index, raw] of events.entries()) {
     const parsed = parseUsageEvent(raw, index);
-    if (!parsed.ok) return rejected.push({ index, ...parsed.rejection });
+    if (!parsed.ok) {
+      rejected.push({ index, ...parsed.rejection });
+      continue;
+    }
     const late = checkEventTime({ occurredAt: parsed.event.occurredAt, now });
-    if (late) return rejected.push({ index, ...late });
+    if (late) {
+      rejected.push({ index, ...late });
+      continue;
+    }
     valid.push({ index, event: parsed.event });
-  });
+  }
 
   const knownOrgs = await findExistingOrgIds(db, [
     ...new Set(
