@@ -1,0 +1,52 @@
+import { Writable } from "node:stream";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.js";
+import { systemClock } from "../src/domain/clock.js";
+import { createApp } from "../src/http/app.js";
+import { createTestDatabase, type TestDatabase } from "./support/databases.js";
+
+describe("request logging", () => {
+  const lines: Record<string, unknown>[] = [];
+  let database: TestDatabase;
+  let app: Awaited<ReturnType<typeof createApp>>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase("pglite");
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const config = { ...loadConfig({ NODE_ENV: "test" }), database: database.config };
+    app = await createApp({
+      config,
+      db: database.db,
+      clock: systemClock,
+      logger: pino({ level: "info" }, sink),
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await database.drop();
+  });
+
+  it("puts the request id on every line about a request, in the header and in the error body", async () => {
+    const response = await app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      payload: { email: "nobody@example.com", password: "secret-password" },
+      headers: { authorization: "Bearer ml_secret", cookie: "meterline_session=secret-cookie" },
+    });
+    const id = response.headers["x-request-id"];
+    expect(id).toMatch(/^req_[0-9a-f]{20}$/);
+    expect(response.json().error.request_id).toBe(id);
+    const about = lines.filter((line) => line.request_id === id);
+    expect(about.map((line) => line.msg)).toEqual(["incoming request", "request completed"]);
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain("secret-password");
+    expect(text).not.toContain("ml_secret");
+    expect(text).not.toContain("secret-cookie");
+  });
+});
