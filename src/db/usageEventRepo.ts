@@ -1,17 +1,7 @@
 import type { Kysely } from "kysely";
-import type { Metric } from "../domain/usageEvents.js";
-import type { Schema } from "./schema.js";
+import type { Schema, UsageEventsTable } from "./schema.js";
 
-export interface UsageEventRow {
-  org_id: string;
-  id: string;
-  app_id: string;
-  metric: Metric;
-  occurred_at: Date;
-  device_id: string | null;
-  value: bigint | null;
-  payload_hash: string;
-}
+export type UsageEventRow = Omit<UsageEventsTable, "received_at">;
 
 /** Inserts the rows that are new and returns their keys; rows whose (org_id, id) exists are left alone. */
 export async function insertNewUsageEvents(
