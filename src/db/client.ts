@@ -1,13 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import {
-  type DatabaseConnection,
-  type Driver,
-  Kysely,
-  PGliteDialect,
-  PostgresDialect,
-  type TransactionSettings,
-} from "kysely";
+import { Kysely, PGliteDialect, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Database as DatabaseConfig } from "../config.js";
 import type { Schema } from "./schema.js";
@@ -79,7 +72,7 @@ function openPostgres(url: string): Db {
       }
     },
     async ping() {
-      await pool.query("SELECT 1");
+      await sql`SELECT 1`.execute(kysely);
     },
     async close() {
       await kysely.destroy();
@@ -90,13 +83,14 @@ function openPostgres(url: string): Db {
 async function openPglite(dataDir: string | null): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir ?? "memory://", { parsers });
-  const lock = new Mutex();
-  const kysely = new Kysely<Schema>({ dialect: new OneAtATimePGliteDialect(pglite, lock) });
+  // Kysely's PGlite adapter hands the single connection to one caller at a time; holding it
+  // through `connection()` keeps raw PGlite scripts in that same queue.
+  const kysely = new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) });
   return {
     engine: "pglite",
     kysely,
     scriptTransaction: (work) =>
-      lock.run(() =>
+      kysely.connection().execute(() =>
         pglite.transaction((tx) =>
           work({
             exec: async (script) => {
@@ -108,105 +102,11 @@ async function openPglite(dataDir: string | null): Promise<Db> {
         ),
       ),
     async ping() {
-      await lock.run(() => pglite.query("SELECT 1"));
+      await sql`SELECT 1`.execute(kysely);
     },
     async close() {
       await kysely.destroy();
       if (!pglite.closed) await pglite.close();
     },
   };
-}
-
-/**
- * PGlite is one connection. Kysely's PGlite driver hands that connection to every caller at
- * once, so a query issued while another request holds a transaction would run inside it.
- * Here a caller holds the connection from acquire to release, as a pool of one would do.
- */
-class OneAtATimePGliteDialect extends PGliteDialect {
-  readonly #lock: Mutex;
-
-  constructor(pglite: PGlite, lock: Mutex) {
-    super({ pglite });
-    this.#lock = lock;
-  }
-
-  override createDriver(): Driver {
-    return new OneAtATimeDriver(super.createDriver(), this.#lock);
-  }
-}
-
-class OneAtATimeDriver implements Driver {
-  readonly #inner: Driver;
-  readonly #lock: Mutex;
-  readonly #releases = new Map<DatabaseConnection, () => void>();
-
-  readonly savepoint: Driver["savepoint"];
-  readonly rollbackToSavepoint: Driver["rollbackToSavepoint"];
-  readonly releaseSavepoint: Driver["releaseSavepoint"];
-
-  constructor(inner: Driver, lock: Mutex) {
-    this.#inner = inner;
-    this.#lock = lock;
-    this.savepoint = inner.savepoint?.bind(inner);
-    this.rollbackToSavepoint = inner.rollbackToSavepoint?.bind(inner);
-    this.releaseSavepoint = inner.releaseSavepoint?.bind(inner);
-  }
-
-  init() {
-    return this.#inner.init();
-  }
-
-  async acquireConnection() {
-    const release = await this.#lock.acquire();
-    const connection = await this.#inner.acquireConnection();
-    this.#releases.set(connection, release);
-    return connection;
-  }
-
-  async releaseConnection(connection: DatabaseConnection) {
-    await this.#inner.releaseConnection(connection);
-    const release = this.#releases.get(connection);
-    this.#releases.delete(connection);
-    release?.();
-  }
-
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings) {
-    return this.#inner.beginTransaction(connection, settings);
-  }
-
-  commitTransaction(connection: DatabaseConnection) {
-    return this.#inner.commitTransaction(connection);
-  }
-
-  rollbackTransaction(connection: DatabaseConnection) {
-    return this.#inner.rollbackTransaction(connection);
-  }
-
-  destroy() {
-    return this.#inner.destroy();
-  }
-}
-
-/** A FIFO lock: `acquire()` resolves to the function that releases it. */
-class Mutex {
-  #tail: Promise<void> = Promise.resolve();
-
-  acquire(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const ready = this.#tail.then(() => release);
-    this.#tail = this.#tail.then(() => held);
-    return ready;
-  }
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await work();
-    } finally {
-      release();
-    }
-  }
 }

@@ -22,7 +22,10 @@ describe("permissions (SPEC §1)", () => {
   it.each([
     { actor: "owner", target: "owner", expected: true },
     { actor: "owner", target: "member", expected: true },
-    { actor: "admin", target: "billing_admin", expected: true },
+    { actor: "owner", target: "billing_admin", expected: true },
+    { actor: "admin", target: "admin", expected: true },
+    { actor: "admin", target: "member", expected: true },
+    { actor: "admin", target: "billing_admin", expected: false },
     { actor: "admin", target: "owner", expected: false },
     { actor: "billing_admin", target: "member", expected: false },
     { actor: "member", target: "member", expected: false },

@@ -22,9 +22,16 @@ export function can(role: Role, permission: Permission): boolean {
   return (permissions[permission] as readonly Role[]).includes(role);
 }
 
-/** Only an owner may make someone an owner: an admin cannot raise anyone above itself. */
+/**
+ * A member manager may hand out, or take away, only a role whose every permission it holds
+ * itself: an admin can make admins and members but not billing admins or owners, so no one
+ * gains billing powers through a role they could not use.
+ */
 export function canAssignRole(actor: Role, target: Role): boolean {
-  return can(actor, "members:write") && (target !== "owner" || actor === "owner");
+  if (!can(actor, "members:write")) return false;
+  return (Object.keys(permissions) as Permission[]).every(
+    (permission) => !can(target, permission) || can(actor, permission),
+  );
 }
 
 /** Scopes a service API key can carry. `admin` is for platform keys only. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { cycleContaining } from "./cycles.js";
+import { issuedId, plainText } from "./text.js";
 
 /** The metered quantities (SPEC §3). */
 export const metrics = ["mau", "bandwidth", "storage", "build_minutes"] as const;
@@ -37,11 +38,11 @@ const quantity = z
 const eventSchema = z
   .strictObject({
     id: identifier,
-    org_id: z.string().min(1).max(64),
+    org_id: issuedId,
     app_id: identifier,
     metric: z.enum(metrics),
     timestamp: z.iso.datetime({ offset: true }),
-    device_id: z.string().min(1).max(256).optional(),
+    device_id: plainText({ max: 256, trim: false }).optional(),
     value: quantity.optional(),
   })
   .superRefine((event, ctx) => {

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { isUnstorableText } from "../db/pgErrors.js";
 import { AppError, type ErrorCode, httpStatusOf } from "../domain/errors.js";
 
 export const errorBody = z
@@ -52,6 +53,14 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       );
     }
     if (error instanceof AppError) return send(reply, request, error.code, error.message);
+    if (isUnstorableText(error)) {
+      return send(
+        reply,
+        request,
+        "invalid_request",
+        "The request contains text that cannot be stored (a NUL byte?)",
+      );
+    }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       const code = fastifyCodes[error.code] ?? (status === 429 ? "rate_limited" : "invalid_request");

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { roles } from "../domain/access.js";
+import { issuedId } from "../domain/text.js";
 import { errorBody } from "./errors.js";
 
 /** Schemas shared by several route files. Request objects are strict: unknown fields are rejected. */
@@ -10,7 +11,7 @@ export const country = z
   .regex(/^[A-Za-z]{2}$/, "must be a two-letter ISO 3166 country code, like FR")
   .transform((value) => value.toUpperCase());
 export const role = z.enum(roles);
-export const orgParams = z.strictObject({ org: z.string().min(1).max(64) });
+export const orgParams = z.strictObject({ org: issuedId });
 /** An instant: a Date in handlers, an ISO 8601 string on the wire. */
 export const timestamp = z.codec(z.iso.datetime({ offset: true }), z.date(), {
   decode: (text) => new Date(text),

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { listMembers, lockOwners, type MemberRow, upsertMember } from "../db/orgRepo.js";
+import { findRole, listMembers, lockOwners, type MemberRow, upsertMember } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findUserByEmail } from "../db/userRepo.js";
 import { canAssignRole, type Role } from "../domain/access.js";
@@ -7,8 +7,8 @@ import { AppError } from "../domain/errors.js";
 
 /**
  * Adds a user to the organization, or changes the role of one already in it (so repeating the
- * same request changes nothing). The person must have signed up first. An organization always
- * keeps at least one owner.
+ * same request changes nothing). The person must have signed up first. The actor may neither
+ * grant nor take away a role with powers it lacks, and an organization always keeps an owner.
  */
 export async function addMember({
   db,
@@ -31,12 +31,13 @@ export async function addMember({
     if (!user) {
       throw new AppError("not_found", `No account uses ${email}; ask them to sign up first, then add them`);
     }
+    const current = await findRole(tx, { orgId, userId: user.id });
+    if (current && !canAssignRole(actorRole, current)) {
+      throw new AppError("forbidden", `Your role (${actorRole}) cannot change the role of a ${current}`);
+    }
     const owners = await lockOwners(tx, orgId);
-    if (owners.includes(user.id) && role !== "owner") {
-      if (actorRole !== "owner") throw new AppError("forbidden", "Only an owner can change an owner's role");
-      if (owners.length === 1) {
-        throw new AppError("last_owner", "An organization needs an owner: make someone else owner first");
-      }
+    if (current === "owner" && role !== "owner" && owners.length === 1) {
+      throw new AppError("last_owner", "An organization needs an owner: make someone else owner first");
     }
     await upsertMember(tx, { orgId, userId: user.id, role });
     const members = await listMembers(tx, orgId);

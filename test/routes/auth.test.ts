@@ -44,6 +44,11 @@ describeEachEngine("auth routes", (ctx) => {
       "body.admin: unknown field",
     ],
     ["a missing name", { email: "ok@example.com", password: "correct horse" }, "body.name"],
+    [
+      "a NUL byte in the name",
+      { email: "ok@example.com", password: "correct horse", name: "A\u0000B" },
+      "body.name",
+    ],
     ["a wrong type", { email: "ok@example.com", password: 1234567890123, name: "A" }, "body.password"],
   ])("rejects signup with %s, naming the field, storing nothing", async (_label, payload, field) => {
     const before = await ctx.db.kysely

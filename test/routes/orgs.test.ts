@@ -56,6 +56,8 @@ describeEachEngine("organization routes", (ctx) => {
     expectError(await team.outsider.request("GET", `/v1/orgs/${team.org.id}`), 404, "not_found");
     expectError(await team.owner.request("GET", `/v1/orgs/${team.otherOrg.id}`), 404, "not_found");
     expectError(await team.owner.request("GET", "/v1/orgs/org_doesnotexist"), 404, "not_found");
+    const odd = expectError(await team.owner.request("GET", "/v1/orgs/%00"), 400, "invalid_request");
+    expect(odd.message).toContain("params.org");
   });
 
   it("lets owners and billing admins edit billing details; others get 403, outsiders 404", async () => {
@@ -135,6 +137,23 @@ describeEachEngine("member routes", (ctx) => {
     expectError(await team.admin.request("POST", url, { ...body, role: "owner" }), 403, "forbidden");
     expectError(
       await team.admin.request("POST", url, { email: team.owner.user.email, role: "member" }),
+      403,
+      "forbidden",
+    );
+    // No one gains billing powers through an admin: not the admin itself, not a friend.
+    expectError(
+      await team.admin.request("POST", url, { email: team.admin.user.email, role: "billing_admin" }),
+      403,
+      "forbidden",
+    );
+    expectError(await team.admin.request("POST", url, { ...body, role: "billing_admin" }), 403, "forbidden");
+    expectError(
+      await team.admin.request("POST", url, { email: team.billing_admin.user.email, role: "member" }),
+      403,
+      "forbidden",
+    );
+    expectError(
+      await team.admin.request("PATCH", `/v1/orgs/${team.org.id}`, { country: "FR" }),
       403,
       "forbidden",
     );

@@ -115,6 +115,8 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
       { ...ok, id: eventId(), timestamp: "2020-01-01T00:00:00Z" },
       { ...ok, id: eventId(), device_id: "d" },
       "not an object",
+      { ...ok, id: eventId(), metric: "mau", value: undefined, device_id: "nul\u0000byte" },
+      { ...ok, id: eventId(), org_id: "org_\u0000" },
     ];
     const reply = (await send(key, { events })).json();
     expect(reply.accepted).toBe(1);
@@ -127,6 +129,8 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
       [6, "event_too_old"],
       [7, "invalid_event"],
       [8, "invalid_event"],
+      [9, "invalid_event"],
+      [10, "invalid_event"],
     ]);
     const messages = reply.rejected.map((r: { message: string }) => r.message);
     expect(messages[0]).toContain("events[1].device_id: required for mau");
@@ -134,6 +138,8 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
     expect(messages[2]).toContain("events[3].metric");
     expect(messages[3]).toContain("events[4].extra: unknown field");
     expect(messages[6]).toContain("events[7].device_id");
+    expect(messages[8]).toContain("events[9].device_id: must not contain control characters");
+    expect(messages[9]).toContain("events[10].org_id");
   });
 
   it("an org-bound key reports only for its own org: another org's id is refused like an unknown one", async () => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { plainText } from "../../domain/text.js";
 import { orgsOfUser } from "../../services/orgDirectory.js";
 import { endSession } from "../../services/sessions.js";
 import { logIn, signUp } from "../../services/signUp.js";
@@ -23,7 +24,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, 
         body: z.strictObject({
           email,
           password: z.string().min(10, "must be at least 10 characters").max(200),
-          name: z.string().trim().min(1).max(200),
+          name: plainText({ max: 200 }),
         }),
         response: { 201: signedIn, ...errorResponses },
       },

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { OrgRow } from "../../db/orgRepo.js";
 import { can, keyScopes, type Role } from "../../domain/access.js";
+import { issuedId, plainText } from "../../domain/text.js";
 import { addMember } from "../../services/addMember.js";
 import { createApiKey } from "../../services/apiKeys.js";
 import { createOrg } from "../../services/createOrg.js";
@@ -59,7 +60,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         tags: ["orgs"],
         summary: "Create an organization; you become its owner",
         body: z.strictObject({
-          name: z.string().trim().min(1).max(200),
+          name: plainText({ max: 200 }),
           billing_email: email.optional().describe("defaults to your email"),
           country: country.optional(),
         }),
@@ -103,7 +104,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         summary: "Change an organization's name or billing details",
         params: orgParams,
         body: z.strictObject({
-          name: z.string().trim().min(1).max(200).optional(),
+          name: plainText({ max: 200 }).optional(),
           billing_email: email.optional(),
           country: country.nullable().optional(),
         }),
@@ -184,7 +185,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         summary: "Create a service key for this organization; the key is shown only in this reply",
         params: orgParams,
         body: z.strictObject({
-          name: z.string().trim().min(1).max(200),
+          name: plainText({ max: 200 }),
           scopes: z.array(orgKeyScope).min(1).max(keyScopes.length),
         }),
         response: { 201: apiKey.extend({ key: z.string() }), ...errorResponses },
@@ -212,7 +213,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
       schema: {
         tags: ["api-keys"],
         summary: "Revoke a service key; it stops working at once",
-        params: orgParams.extend({ key: z.string().min(1).max(64) }),
+        params: orgParams.extend({ key: issuedId }),
         response: { 200: apiKey, ...errorResponses },
       },
     },

@@ -1,0 +1,16 @@
+import { z } from "zod";
+
+/**
+ * Text a person or a program typed: no control characters (PostgreSQL refuses NUL outright, and
+ * the rest have no place in a name or an id), of a bounded length, trimmed unless every
+ * character counts (a device id).
+ */
+export function plainText({ max, trim = true }: { max: number; trim?: boolean }) {
+  return (trim ? z.string().trim() : z.string())
+    .min(1)
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+}
+
+/** An id we issued (`org_…`, `key_…`): checked for shape only; whether it exists is the caller's business. */
+export const issuedId = z.string().regex(/^[a-z]{2,5}_[0-9a-z]{1,60}$/, "is not a valid id");
