@@ -1,9 +1,9 @@
 import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { systemClock } from "../src/domain/clock.js";
 import { createApp } from "../src/http/app.js";
+import { createLogger } from "../src/logger.js";
 import { createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 describe("request logging", () => {
@@ -24,7 +24,7 @@ describe("request logging", () => {
       config,
       db: database.db,
       clock: systemClock,
-      logger: pino({ level: "info" }, sink),
+      logger: createLogger({ logLevel: "info" }, sink),
     });
   });
   afterAll(async () => {
@@ -48,5 +48,21 @@ describe("request logging", () => {
     expect(text).not.toContain("secret-password");
     expect(text).not.toContain("ml_secret");
     expect(text).not.toContain("secret-cookie");
+  });
+
+  it("logs database errors without the query's parameters", () => {
+    const logger = createLogger(
+      { logLevel: "info" },
+      new Writable({ write: (chunk, _e, done) => done(void lines.push(JSON.parse(String(chunk)))) }),
+    );
+    const error = Object.assign(new Error("duplicate key"), {
+      code: "23505",
+      query: "INSERT …",
+      params: ["scrypt$secret-hash"],
+    });
+    logger.error({ err: error }, "insert failed");
+    const logged = lines.at(-1) as { err: Record<string, unknown> };
+    expect(logged.err).toMatchObject({ message: "duplicate key", code: "23505", query: "INSERT …" });
+    expect(JSON.stringify(logged)).not.toContain("secret-hash");
   });
 });

@@ -24,7 +24,9 @@ export interface RecordUsageResult {
 /**
  * Records a batch of usage events, each accepted or rejected on its own. An event id is unique
  * per org forever: the same event again is a duplicate (counted once), another event under a
- * used id is rejected. Everything accepted is committed before this returns.
+ * used id is rejected. A repeat of a stored event is a duplicate even once it is too old to be
+ * accepted anew, so a sender retrying late learns it was kept. Everything accepted is committed
+ * before this returns.
  *
  * `keyOrgId` is the org an org-bound key belongs to (null for a platform key); an event for any
  * other org is refused with the same answer as an org that does not exist.
@@ -41,34 +43,21 @@ export async function recordUsage({
   now: Date;
 }): Promise<RecordUsageResult> {
   const rejected: RecordUsageResult["rejected"] = [];
-  const valid: { index: number; event: UsageEvent }[] = [];
+  const parsed: { index: number; event: UsageEvent }[] = [];
   for (const [index, raw] of events.entries()) {
-    const parsed = parseUsageEvent(raw, index);
-    if (!parsed.ok) {
-      rejected.push({ index, ...parsed.rejection });
-      continue;
-    }
-    const late = checkEventTime({ occurredAt: parsed.event.occurredAt, now });
-    if (late) {
-      rejected.push({ index, ...late });
-      continue;
-    }
-    valid.push({ index, event: parsed.event });
+    const result = parseUsageEvent(raw, index);
+    if (result.ok) parsed.push({ index, event: result.event });
+    else rejected.push({ index, ...result.rejection });
   }
 
-  const knownOrgs = await findExistingOrgIds(db, [
-    ...new Set(
-      valid
-        .filter(({ event }) => keyOrgId === null || event.orgId === keyOrgId)
-        .map(({ event }) => event.orgId),
-    ),
-  ]);
+  const reachable = parsed.filter(({ event }) => keyOrgId === null || event.orgId === keyOrgId);
+  const knownOrgs = await findExistingOrgIds(db, [...new Set(reachable.map(({ event }) => event.orgId))]);
 
-  // The first occurrence of a key in the batch is the one offered for insertion; later ones are
-  // compared with it exactly as with an event stored by an earlier batch.
-  const firstOfKey = new Map<string, { index: number; row: UsageEventRow }>();
-  const repeats: { index: number; key: string; hash: string }[] = [];
-  for (const { index, event } of valid) {
+  // The first in-time occurrence of a key is offered for insertion; every other occurrence (a
+  // repeat in the batch, or an event outside the time window) is compared with what is stored.
+  const offered = new Map<string, { index: number; row: UsageEventRow }>();
+  const compared: { index: number; key: string; hash: string; ifAbsent: EventRejection | null }[] = [];
+  for (const { index, event } of parsed) {
     if (!knownOrgs.has(event.orgId)) {
       rejected.push({
         index,
@@ -79,11 +68,12 @@ export async function recordUsage({
     }
     const key = JSON.stringify([event.orgId, event.id]);
     const hash = sha256Hex(canonicalEvent(event));
-    if (firstOfKey.has(key)) {
-      repeats.push({ index, key, hash });
+    const outOfWindow = checkEventTime({ occurredAt: event.occurredAt, now });
+    if (outOfWindow || offered.has(key)) {
+      compared.push({ index, key, hash, ifAbsent: outOfWindow });
       continue;
     }
-    firstOfKey.set(key, {
+    offered.set(key, {
       index,
       row: {
         org_id: event.orgId,
@@ -98,33 +88,37 @@ export async function recordUsage({
     });
   }
 
-  const offered = [...firstOfKey.values()];
-  const { inserted, storedHashes } = await db.transaction().execute(async (tx) => {
-    const inserted = await insertNewUsageEvents(
+  const { inserted, stored } = await db.transaction().execute(async (tx) => {
+    const insertedRows = await insertNewUsageEvents(
       tx,
-      offered.map(({ row }) => row),
+      [...offered.values()].map(({ row }) => row),
     );
-    const insertedKeys = new Set(inserted.map((row) => JSON.stringify([row.org_id, row.id])));
-    const existing = offered.filter(({ row }) => !insertedKeys.has(JSON.stringify([row.org_id, row.id])));
-    const stored = await findPayloadHashes(
+    const inserted = new Set(insertedRows.map((row) => JSON.stringify([row.org_id, row.id])));
+    const lookups = new Set([
+      ...[...offered.keys()].filter((key) => !inserted.has(key)),
+      ...compared.map((c) => c.key),
+    ]);
+    const storedRows = await findPayloadHashes(
       tx,
-      existing.map(({ row }) => ({ org_id: row.org_id, id: row.id })),
+      [...lookups].map((key) => {
+        const [org_id, id] = JSON.parse(key) as [string, string];
+        return { org_id, id };
+      }),
     );
     return {
-      inserted: insertedKeys,
-      storedHashes: new Map(stored.map((row) => [JSON.stringify([row.org_id, row.id]), row.payload_hash])),
+      inserted,
+      stored: new Map(storedRows.map((row) => [JSON.stringify([row.org_id, row.id]), row.payload_hash])),
     };
   });
 
-  const storedHashOf = (key: string): string => {
-    const hash = inserted.has(key) ? firstOfKey.get(key)?.row.payload_hash : storedHashes.get(key);
-    if (hash === undefined) throw new Error(`usage event ${key} neither inserted nor found`);
-    return hash;
-  };
+  const hashOf = (key: string) => (inserted.has(key) ? offered.get(key)?.row.payload_hash : stored.get(key));
   let accepted = 0;
   let duplicates = 0;
-  const compare = (index: number, key: string, hash: string) => {
-    if (storedHashOf(key) === hash) duplicates += 1;
+  const compare = (index: number, key: string, hash: string, ifAbsent: EventRejection | null) => {
+    const storedHash = hashOf(key);
+    if (storedHash === hash) duplicates += 1;
+    else if (storedHash === undefined && ifAbsent) rejected.push({ index, ...ifAbsent });
+    else if (storedHash === undefined) throw new Error(`usage event ${key} neither inserted nor found`);
     else
       rejected.push({
         index,
@@ -132,11 +126,11 @@ export async function recordUsage({
         message: "this event id was already used for a different event",
       });
   };
-  for (const [key, { index, row }] of firstOfKey) {
+  for (const [key, { index, row }] of offered) {
     if (inserted.has(key)) accepted += 1;
-    else compare(index, key, row.payload_hash);
+    else compare(index, key, row.payload_hash, null);
   }
-  for (const { index, key, hash } of repeats) compare(index, key, hash);
+  for (const { index, key, hash, ifAbsent } of compared) compare(index, key, hash, ifAbsent);
   rejected.sort((a, b) => a.index - b.index);
   return { accepted, duplicates, rejected };
 }

@@ -95,6 +95,30 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
     expect(row.value).toBe(9007199254740993n);
   });
 
+  it("tells a late retry of a stored event that it was kept, and refuses a new one that late", async () => {
+    const { org, key } = await setup();
+    const event = {
+      id: eventId(),
+      org_id: org.id,
+      app_id: "a",
+      metric: "mau",
+      timestamp: now(),
+      device_id: "d",
+    };
+    expect((await send(key, { events: [event] })).json().accepted).toBe(1);
+    ctx.clock.offsetMs = 70 * 86_400_000;
+    try {
+      const late = await send(key, { events: [event, { ...event, id: eventId() }] });
+      expect(late.json()).toMatchObject({
+        accepted: 0,
+        duplicates: 1,
+        rejected: [{ index: 1, code: "event_too_old" }],
+      });
+    } finally {
+      ctx.clock.offsetMs = 0;
+    }
+  });
+
   it("rejects each bad event on its own, naming the field, and keeps the good ones", async () => {
     const { org, key } = await setup();
     const ok = {

@@ -3,7 +3,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import type { Db } from "../../src/db/client.js";
-import { systemClock } from "../../src/domain/clock.js";
+import type { Clock } from "../../src/domain/clock.js";
 import { createApp } from "../../src/http/app.js";
 import { availableEngines, createTestDatabase, type Engine } from "./databases.js";
 
@@ -11,6 +11,8 @@ export interface TestContext {
   engine: Engine;
   app: FastifyInstance;
   db: Db;
+  /** The app's clock: the system's, moved by `offsetMs` (tests that move it put it back). */
+  clock: Clock & { offsetMs: number };
 }
 
 const engines = await availableEngines();
@@ -22,7 +24,11 @@ const engines = await availableEngines();
 export function describeEachEngine(name: string, suite: (ctx: TestContext) => void): void {
   for (const engine of engines) {
     describe(`${name} [${engine}]`, () => {
-      const ctx = { engine } as TestContext;
+      const clock = {
+        offsetMs: 0,
+        now: () => new Date(Date.now() + clock.offsetMs),
+      };
+      const ctx = { engine, clock } as TestContext;
       let drop: () => Promise<void> = async () => {};
       beforeAll(async () => {
         const database = await createTestDatabase(engine);
@@ -32,7 +38,7 @@ export function describeEachEngine(name: string, suite: (ctx: TestContext) => vo
         ctx.app = await createApp({
           config: { ...config, database: database.config },
           db: database.db,
-          clock: systemClock,
+          clock,
           logger: pino({ level: "silent" }),
         });
         await ctx.app.ready();
