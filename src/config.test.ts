@@ -29,7 +29,9 @@ describe("loadConfig", () => {
   });
 
   it("treats empty variables as unset", () => {
-    expect(loadConfig({ DATABASE_URL: "", SMTP_URL: " " }).database.engine).toBe("pglite");
+    const config = loadConfig({ DATABASE_URL: "", SMTP_URL: " ", PORT: "" });
+    expect(config.database.engine).toBe("pglite");
+    expect(config.port).toBe(8080);
   });
 
   it.each([
@@ -37,6 +39,7 @@ describe("loadConfig", () => {
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ SUPPORT_EMAIL: "nobody" }, "SUPPORT_EMAIL"],
+    [{ PORT: "65535" }, "STRIPE_EMULATOR_PORT"],
   ])("names the bad variable in %o", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

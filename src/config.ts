@@ -51,17 +51,27 @@ export class ConfigError extends Error {}
  * everything downstream receives this object.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable means "not set", for every variable alike.
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""),
+  );
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
   const vars = parsed.data;
+  const stripeEmulatorPort = vars.STRIPE_EMULATOR_PORT ?? vars.PORT + 1;
+  if (stripeEmulatorPort > 65_535) {
+    throw new ConfigError(
+      "Invalid configuration: STRIPE_EMULATOR_PORT: PORT is 65535, so set the emulator's port",
+    );
+  }
   const publicUrl = (vars.PUBLIC_URL ?? `http://localhost:${vars.PORT}`).replace(/\/+$/, "");
   return {
     env: vars.NODE_ENV,
     port: vars.PORT,
-    stripeEmulatorPort: vars.STRIPE_EMULATOR_PORT ?? vars.PORT + 1,
+    stripeEmulatorPort,
     publicUrl,
     database: vars.DATABASE_URL
       ? { engine: "postgres", url: vars.DATABASE_URL }

@@ -156,6 +156,9 @@ for (const engine of engines) {
         2,
       );
       expect((await run(["frobnicate"], target.env)).code).toBe(2);
+      expect(
+        (await run(["keys", "create", "--platform", "--scopes", "admin", "--name", " "], target.env)).code,
+      ).toBe(2);
       const missing = await run(
         ["keys", "create", "--org", "org_missing", "--scopes", "usage:write"],
         target.env,

@@ -37,11 +37,22 @@ for (const engine of await availableEngines()) {
         "CREATE TABLE half (id int);\nSELECT no_such_function();",
       );
       writeFileSync(path.join(dir, "9002_create_after.sql"), "CREATE TABLE after_half (id int);");
-      await expect(migrate({ db: database.db, migrations: listMigrations(dir) })).rejects.toThrow();
+      await expect(
+        migrate({ db: database.db, migrations: [...listMigrations(), ...listMigrations(dir)] }),
+      ).rejects.toThrow(/no_such_function/);
       const tables = await sql<{ name: string }>`
         SELECT table_name AS name FROM information_schema.tables WHERE table_name IN ('half', 'after_half')
       `.execute(database.db.kysely);
       expect(tables.rows).toEqual([]);
+    });
+
+    it("refuses a database migrated by a newer version, and two files with one version", async () => {
+      await expect(migrate({ db: database.db, migrations: listMigrations().slice(0, 1) })).rejects.toThrow(
+        /does not know \(2_create_usage_events\)/,
+      );
+      writeFileSync(path.join(dir, "9003_create_a.sql"), "SELECT 1;");
+      writeFileSync(path.join(dir, "9003_create_b.sql"), "SELECT 1;");
+      expect(() => listMigrations(dir)).toThrow(/share version 9003/);
     });
 
     it("refuses to run when an applied migration's file was edited", async () => {

@@ -93,6 +93,7 @@ const commands: Record<string, Command> = {
         `--scopes must list some of ${keyScopes.join(", ")}; got ${values.scopes ?? "nothing"}`,
       );
     }
+    if (values.name !== undefined && !values.name.trim()) throw new UsageError("--name must not be empty");
     const config = loadConfig();
     const db = await openDatabase(config.database);
     try {

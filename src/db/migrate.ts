@@ -2,12 +2,10 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Db } from "./client.js";
+import { advisoryLocks } from "./transaction.js";
 
 const migrationsDir = fileURLToPath(new URL("./migrations/", import.meta.url));
 const fileName = /^(\d{4})_([a-z0-9_]+)\.sql$/;
-
-/** Any fixed number: every migrator on one database takes the same advisory lock. */
-const MIGRATION_LOCK = 727_001;
 
 export interface Migration {
   version: number;
@@ -31,14 +29,21 @@ export function listMigrations(dir: string = migrationsDir): Migration[] {
         checksum: createHash("sha256").update(sql).digest("hex"),
       };
     })
-    .sort((a, b) => a.version - b.version);
+    .sort((a, b) => a.version - b.version)
+    .map((migration, index, all) => {
+      if (index > 0 && all[index - 1]?.version === migration.version) {
+        throw new Error(`Two migration files share version ${migration.version}`);
+      }
+      return migration;
+    });
 }
 
 /**
  * Applies the pending forward-only migrations, each in its own transaction, on either engine.
  * Several processes may start at once: the advisory lock makes them take turns, and each
- * re-checks what is applied after taking it. An applied migration whose file has since changed
- * stops the run, since the database no longer matches the code.
+ * re-checks what is applied after taking it. An applied migration whose file has since changed,
+ * or one the code does not know (a database used by a newer version), stops the run, since the
+ * database no longer matches the code.
  */
 export async function migrate({
   db,
@@ -47,19 +52,30 @@ export async function migrate({
   db: Db;
   migrations?: Migration[];
 }): Promise<Migration[]> {
+  const known = new Set(migrations.map((m) => m.version));
   await db.scriptTransaction(async (tx) => {
-    await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [advisoryLocks.migrations]);
     await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY,
       name text NOT NULL,
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
+    const applied = await tx.query<{ version: number; name: string }>(
+      "SELECT version, name FROM schema_migrations",
+    );
+    const unknown = applied.filter((row) => !known.has(row.version));
+    if (unknown.length) {
+      const names = unknown.map((row) => `${row.version}_${row.name}`).join(", ");
+      throw new Error(
+        `The database has migrations this version of Meterline does not know (${names}): run a newer version`,
+      );
+    }
   });
   const applied: Migration[] = [];
   for (const migration of migrations) {
     const didApply = await db.scriptTransaction(async (tx) => {
-      await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+      await tx.query("SELECT pg_advisory_xact_lock($1)", [advisoryLocks.migrations]);
       const [existing] = await tx.query<{ checksum: string }>(
         "SELECT checksum FROM schema_migrations WHERE version = $1",
         [migration.version],

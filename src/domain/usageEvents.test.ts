@@ -52,6 +52,10 @@ describe("parseUsageEvent", () => {
     [{ ...base, metric: "storage", value: 1, device_id: "d" }, "events[0].device_id"],
     [{ ...base, id: "has space", metric: "mau", device_id: "d" }, "events[0].id"],
     [{ ...base, metric: "mau", device_id: "d", timestamp: "yesterday" }, "events[0].timestamp"],
+    [
+      { ...base, metric: "mau", device_id: "d", timestamp: "2026-11-26T12:00:00.0001Z" },
+      "events[0].timestamp",
+    ],
   ])("rejects %o naming %s", (raw, field) => {
     const parsed = parseUsageEvent(raw, 0);
     expect(parsed.ok).toBe(false);

@@ -41,7 +41,11 @@ const eventSchema = z
     org_id: issuedId,
     app_id: identifier,
     metric: z.enum(metrics),
-    timestamp: z.iso.datetime({ offset: true }),
+    // Milliseconds at most: the stored instant keeps no more, so two events differing below
+    // that could not be told apart.
+    timestamp: z.iso
+      .datetime({ offset: true })
+      .refine((text) => !/\.\d{4,}/.test(text), "must not be more precise than milliseconds"),
     device_id: plainText({ max: 256, trim: false }).optional(),
     value: quantity.optional(),
   })

@@ -1,6 +1,8 @@
+import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { KeyScope, Permission, Role } from "../domain/access.js";
 import { AppError } from "../domain/errors.js";
+import { sha256Hex } from "../domain/sha256.js";
 import { findApiKey } from "../services/apiKeys.js";
 import { authorizeOrg } from "../services/authorizeOrg.js";
 import type { StartedSession } from "../services/sessions.js";
@@ -60,7 +62,7 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
       return;
     }
     const principal = await sessionPrincipal(request, deps);
-    if (!safeMethods.has(request.method) && request.headers[CSRF_HEADER] !== principal.csrfToken) {
+    if (!safeMethods.has(request.method) && !sameSecret(request.headers[CSRF_HEADER], principal.csrfToken)) {
       throw new AppError(
         "csrf_failed",
         `Cookie-authenticated writes need the ${CSRF_HEADER} header of your session`,
@@ -68,6 +70,12 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
     }
     request.principal = principal;
   });
+}
+
+/** Compares digests, which have one length, so the time taken says nothing about the token. */
+function sameSecret(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== "string") return false;
+  return timingSafeEqual(Buffer.from(sha256Hex(given), "hex"), Buffer.from(sha256Hex(expected), "hex"));
 }
 
 async function sessionPrincipal(

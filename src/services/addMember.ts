@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { findRole, listMembers, lockOwners, type MemberRow, upsertMember } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
+import { inTransaction } from "../db/transaction.js";
 import { findUserByEmail } from "../db/userRepo.js";
 import { canAssignRole, type Role } from "../domain/access.js";
 import { AppError } from "../domain/errors.js";
@@ -26,7 +27,7 @@ export async function addMember({
   if (!canAssignRole(actorRole, role)) {
     throw new AppError("forbidden", `Your role (${actorRole}) cannot make someone ${role}`);
   }
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const user = await findUserByEmail(tx, email.trim().toLowerCase());
     if (!user) {
       throw new AppError("not_found", `No account uses ${email}; ask them to sign up first, then add them`);

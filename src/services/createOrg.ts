@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { insertOrg, type OrgRow, upsertMember } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
+import { inTransaction } from "../db/transaction.js";
 import { newId } from "../domain/ids.js";
 
 /** Creates an organization with its creator as owner; the billing email defaults to the creator's. */
@@ -19,7 +20,7 @@ export async function createOrg({
   country?: string | undefined;
   now: Date;
 }): Promise<OrgRow> {
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const org = await insertOrg(tx, {
       id: newId("org", now.getTime()),
       name: name.trim(),

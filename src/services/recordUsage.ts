@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { findExistingOrgIds } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
+import { inTransaction } from "../db/transaction.js";
 import { findPayloadHashes, insertNewUsageEvents, type UsageEventRow } from "../db/usageEventRepo.js";
 import { sha256Hex } from "../domain/sha256.js";
 import {
@@ -88,7 +89,7 @@ export async function recordUsage({
     });
   }
 
-  const { inserted, stored } = await db.transaction().execute(async (tx) => {
+  const { inserted, stored } = await inTransaction(db, async (tx) => {
     const insertedRows = await insertNewUsageEvents(
       tx,
       [...offered.values()].map(({ row }) => row),

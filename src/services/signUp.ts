@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { isUniqueViolation } from "../db/pgErrors.js";
 import type { Schema } from "../db/schema.js";
+import { inTransaction } from "../db/transaction.js";
 import { findUserByEmail, insertUser } from "../db/userRepo.js";
 import { AppError } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
@@ -28,7 +29,7 @@ export async function signUp({
   const normalizedEmail = email.trim().toLowerCase();
   const passwordHash = await hashPassword(password);
   const user = { id: newId("usr", now.getTime()), email: normalizedEmail, name: name.trim() };
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     if (await findUserByEmail(tx, normalizedEmail)) {
       throw new AppError("email_taken", "An account with this email already exists; sign in instead");
     }
