@@ -41,12 +41,13 @@ export async function findRole(
 export async function upsertMember(
   db: Kysely<Schema>,
   member: { orgId: string; userId: string; role: Role },
-): Promise<void> {
-  await db
+): Promise<{ role: Role; created_at: Date }> {
+  return db
     .insertInto("org_members")
     .values({ org_id: member.orgId, user_id: member.userId, role: member.role })
     .onConflict((oc) => oc.columns(["org_id", "user_id"]).doUpdateSet({ role: member.role }))
-    .execute();
+    .returning(["role", "created_at"])
+    .executeTakeFirstOrThrow();
 }
 
 export interface MemberRow {

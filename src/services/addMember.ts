@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { findRole, listMembers, lockOwners, type MemberRow, upsertMember } from "../db/orgRepo.js";
+import { findRole, lockOwners, type MemberRow, upsertMember } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
 import { findUserByEmail } from "../db/userRepo.js";
@@ -40,10 +40,7 @@ export async function addMember({
     if (current === "owner" && role !== "owner" && owners.length === 1) {
       throw new AppError("last_owner", "An organization needs an owner: make someone else owner first");
     }
-    await upsertMember(tx, { orgId, userId: user.id, role });
-    const members = await listMembers(tx, orgId);
-    const member = members.find((m) => m.user_id === user.id);
-    if (!member) throw new Error(`member ${user.id} missing right after upsert`);
-    return member;
+    const member = await upsertMember(tx, { orgId, userId: user.id, role });
+    return { user_id: user.id, email: user.email, name: user.name, ...member };
   });
 }
