@@ -15,6 +15,7 @@ import { createApp } from "../src/http/app.js";
 import { createApiKey } from "../src/services/apiKeys.js";
 import { createOrg } from "../src/services/createOrg.js";
 import { signUp } from "../src/services/signUp.js";
+import { StripeGateway } from "../src/stripe/gateway.js";
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 100);
 const IN_FLIGHT = 4;
@@ -46,7 +47,7 @@ async function benchEngine(database: Database, label: string) {
     name: "Bench",
     now,
   });
-  const org = await createOrg({ db: db.kysely, owner: user, name: "Bench", now });
+  const org = await createOrg({ db: db.kysely, owner: user, name: "Bench", trialDays: 15, now });
   const { key } = await createApiKey({
     db: db.kysely,
     orgId: org.id,
@@ -56,7 +57,12 @@ async function benchEngine(database: Database, label: string) {
     now,
   });
   const config = { ...loadConfig({ NODE_ENV: "production", LOG_LEVEL: "silent" }), database };
-  const app = await createApp({ config, db, clock: systemClock, logger: pino({ level: "silent" }) });
+  // Ingestion never reaches Stripe.
+  const stripe = {
+    gateway: new StripeGateway({ secretKey: "sk_test_unused", apiUrl: "http://127.0.0.1:9" }),
+    webhookSecrets: [],
+  };
+  const app = await createApp({ config, db, clock: systemClock, logger: pino({ level: "silent" }), stripe });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;

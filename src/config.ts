@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { buildCatalog, type Catalog, CatalogError } from "./domain/catalog.js";
 
 const optionalText = z
   .string()
@@ -23,6 +25,7 @@ const envSchema = z.object({
   PUBLIC_URL: optionalText.pipe(z.url().optional()),
   STRIPE_SECRET_KEY: optionalText,
   STRIPE_WEBHOOK_SECRET: optionalText,
+  STRIPE_API_URL: optionalText.pipe(z.url().optional()),
   SMTP_URL: optionalText.pipe(z.url().optional()),
   MAIL_FROM: z.string().trim().min(3).default("Meterline <billing@meterline.local>"),
   SUPPORT_EMAIL: z.email().default("support@meterline.local"),
@@ -37,10 +40,17 @@ export interface Config {
   port: number;
   stripeEmulatorPort: number;
   publicUrl: string;
+  /** Where local state lives: the PGlite database, the Stripe emulator's file. */
+  dataDir: string;
   database: Database;
-  stripe: { secretKey: string | undefined; webhookSecret: string | undefined };
+  /**
+   * Without a secret key, Meterline starts the local Stripe emulator and talks to it instead.
+   * `apiUrl` points the SDK elsewhere than api.stripe.com (a standalone emulator); several
+   * comma-separated webhook secrets are all accepted, for rotating them.
+   */
+  stripe: { secretKey: string | undefined; webhookSecrets: string[]; apiUrl: string | undefined };
   mail: { smtpUrl: string | undefined; from: string; supportEmail: string };
-  catalogFile: string | undefined;
+  catalog: Catalog;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
 }
 
@@ -61,7 +71,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
   const vars = parsed.data;
-  const stripeEmulatorPort = vars.STRIPE_EMULATOR_PORT ?? vars.PORT + 1;
+  // PORT=0 (any free port) leaves the emulator to pick one too.
+  const stripeEmulatorPort = vars.STRIPE_EMULATOR_PORT ?? (vars.PORT === 0 ? 0 : vars.PORT + 1);
   if (stripeEmulatorPort > 65_535) {
     throw new ConfigError(
       "Invalid configuration: STRIPE_EMULATOR_PORT: PORT is 65535, so set the emulator's port",
@@ -73,12 +84,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: vars.PORT,
     stripeEmulatorPort,
     publicUrl,
+    dataDir: path.resolve(vars.DATA_DIR),
     database: vars.DATABASE_URL
       ? { engine: "postgres", url: vars.DATABASE_URL }
       : { engine: "pglite", dataDir: path.resolve(vars.DATA_DIR, "pglite") },
-    stripe: { secretKey: vars.STRIPE_SECRET_KEY, webhookSecret: vars.STRIPE_WEBHOOK_SECRET },
+    stripe: {
+      secretKey: vars.STRIPE_SECRET_KEY,
+      webhookSecrets: (vars.STRIPE_WEBHOOK_SECRET ?? "")
+        .split(",")
+        .map((secret) => secret.trim())
+        .filter(Boolean),
+      apiUrl: vars.STRIPE_API_URL,
+    },
     mail: { smtpUrl: vars.SMTP_URL, from: vars.MAIL_FROM, supportEmail: vars.SUPPORT_EMAIL },
-    catalogFile: vars.CATALOG_FILE,
+    catalog: vars.CATALOG_FILE ? readCatalogFile(vars.CATALOG_FILE) : buildCatalog(),
     logLevel: vars.LOG_LEVEL,
   };
+}
+
+function readCatalogFile(file: string): Catalog {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ConfigError(
+      `Invalid configuration: CATALOG_FILE: cannot read ${file}: ${(error as Error).message}`,
+    );
+  }
+  try {
+    return buildCatalog(json);
+  } catch (error) {
+    if (error instanceof CatalogError) {
+      throw new ConfigError(`Invalid configuration: CATALOG_FILE ${file}: ${error.message}`);
+    }
+    throw error;
+  }
 }

@@ -1,24 +1,34 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { type Db, openDatabase } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { type Clock, systemClock } from "./domain/clock.js";
+import { freePort } from "./freePort.js";
 import { createApp } from "./http/app.js";
+import type { AppDeps } from "./http/deps.js";
 import { createLogger } from "./logger.js";
 import { type DemoCredentials, seedDemo } from "./services/seedDemo.js";
+import { syncStripeCatalog } from "./services/syncStripeCatalog.js";
+import { type StripeEmulator, startStripeEmulator } from "./stripe/emulator/index.js";
+import { StripeGateway } from "./stripe/gateway.js";
 
 export interface Meterline {
   app: FastifyInstance;
   db: Db;
   url: string;
+  /** The local Stripe emulator, when no Stripe key is configured. */
+  stripeEmulator: StripeEmulator | null;
   demo: DemoCredentials | null;
   close(): Promise<void>;
 }
 
 /**
- * The composition root: builds the logger, database and clock, applies migrations, seeds the
- * demo on a first start outside production, and serves the API.
+ * The composition root: builds the logger, database, clock and Stripe (the local emulator when
+ * no Stripe key is set), applies migrations, seeds the demo on a first start outside production,
+ * and serves the API.
  */
 export async function startMeterline({
   config,
@@ -32,25 +42,64 @@ export async function startMeterline({
   host?: string;
 }): Promise<Meterline> {
   const db = await openDatabase(config.database);
+  let emulator: StripeEmulator | null = null;
   try {
     const applied = await migrate({ db });
     if (applied.length) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, "migrated");
-    const demo = config.env === "production" ? null : await seedDemo({ db: db.kysely, now: clock.now() });
-    const app = await createApp({ config, db, clock, logger });
-    await app.listen({ port: config.port, host });
-    const address = app.server.address();
-    const port = typeof address === "object" && address ? address.port : config.port;
+    const demo =
+      config.env === "production"
+        ? null
+        : await seedDemo({ db: db.kysely, trialDays: config.catalog.trial.days, now: clock.now() });
+
+    const port = config.port === 0 ? await freePort() : config.port;
+    let stripe: AppDeps["stripe"];
+    if (config.stripe.secretKey) {
+      stripe = {
+        gateway: new StripeGateway({ secretKey: config.stripe.secretKey, apiUrl: config.stripe.apiUrl }),
+        webhookSecrets: config.stripe.webhookSecrets,
+      };
+    } else {
+      // Fresh secrets each start: only this process talks to its emulator.
+      const secretKey = `sk_test_emulator_${randomBytes(12).toString("hex")}`;
+      const webhookSecret = `whsec_${randomBytes(24).toString("hex")}`;
+      emulator = await startStripeEmulator({
+        port: config.stripeEmulatorPort,
+        host,
+        apiKey: secretKey,
+        webhook: { url: `http://127.0.0.1:${port}/v1/webhooks/stripe`, secret: webhookSecret },
+        clock,
+        dataFile: path.join(config.dataDir, "stripe-emulator.json"),
+        logger: logger.child({ component: "stripe-emulator" }),
+      });
+      stripe = {
+        gateway: new StripeGateway({ secretKey, apiUrl: emulator.url }),
+        webhookSecrets: [webhookSecret],
+      };
+      await syncStripeCatalog({
+        db: db.kysely,
+        stripe: stripe.gateway,
+        catalog: config.catalog,
+        now: clock.now(),
+      });
+    }
+
+    const app = await createApp({ config, db, clock, logger, stripe });
+    await app.listen({ port, host });
+    const running = emulator;
     return {
       app,
       db,
       url: `http://localhost:${port}`,
+      stripeEmulator: running,
       demo,
       async close() {
         await app.close();
+        await running?.close();
         await db.close();
       },
     };
   } catch (error) {
+    await emulator?.close();
     await db.close();
     throw error;
   }

@@ -18,8 +18,8 @@ for (const engine of await availableEngines()) {
       const other = engine === "postgres" ? await openDatabase(database.config) : database.db;
       const now = new Date();
       const results = await Promise.all([
-        seedDemo({ db: database.db.kysely, now }),
-        seedDemo({ db: other.kysely, now }),
+        seedDemo({ db: database.db.kysely, trialDays: 15, now }),
+        seedDemo({ db: other.kysely, trialDays: 15, now }),
       ]);
       if (other !== database.db) await other.close();
       const seeded = results.filter((result) => result !== null);
@@ -35,7 +35,7 @@ for (const engine of await availableEngines()) {
       expect(signedIn.user.email).toBe("demo@meterline.local");
       const key = await findApiKey({ db: database.db.kysely, key: demo.platformKey });
       expect(key).toMatchObject({ org_id: null, scopes: ["admin", "entitlements:read", "usage:write"] });
-      expect(await seedDemo({ db: database.db.kysely, now })).toBeNull();
+      expect(await seedDemo({ db: database.db.kysely, trialDays: 15, now })).toBeNull();
     });
   });
 }

@@ -1,12 +1,18 @@
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "../db/client.js";
 import { migrate } from "../db/migrate.js";
 import { type KeyScope, keyScopes } from "../domain/access.js";
 import { AppError, exitCodeOf } from "../domain/errors.js";
+import { formatCents } from "../domain/money.js";
+import { createLogger } from "../logger.js";
 import { startMeterline } from "../main.js";
 import { createApiKey } from "../services/apiKeys.js";
 import { getOrg } from "../services/orgDirectory.js";
+import { syncStripeCatalog } from "../services/syncStripeCatalog.js";
+import { startStripeEmulator } from "../stripe/emulator/index.js";
+import { StripeGateway } from "../stripe/gateway.js";
 
 const usage = `Usage: meterline <command> [options]
 
@@ -16,6 +22,9 @@ Commands:
   keys create (--platform | --org ORG) --scopes a,b [--name N]
                                           create a service API key; prints the key alone
                                           scopes: ${keyScopes.join(", ")} (admin: platform keys only)
+  stripe sync                             create or update Stripe's products and prices from the
+                                          plan catalog (idempotent) and record their ids
+  stripe-emulator                         run the local Stripe emulator on its own
 
 Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, …); see README.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`;
@@ -34,6 +43,7 @@ const commands: Record<string, Command> = {
       `  Meterline is running at ${meterline.url}`,
       `  API reference: ${meterline.url}/docs   health: ${meterline.url}/healthz`,
       `  Database: ${config.database.engine === "postgres" ? "PostgreSQL" : `PGlite in ${config.database.dataDir}`}`,
+      `  Stripe: ${meterline.stripeEmulator ? `local emulator at ${meterline.stripeEmulator.url} (test card 4242 4242 4242 4242)` : (config.stripe.apiUrl ?? "api.stripe.com")}`,
     ];
     if (meterline.demo) {
       lines.push(
@@ -69,6 +79,68 @@ const commands: Record<string, Command> = {
     } finally {
       await db.close();
     }
+  },
+
+  async stripe(args) {
+    const [action, ...rest] = args;
+    if (action !== "sync" || rest.length)
+      throw new UsageError(`unknown stripe action: ${args.join(" ") || "(none)"}`);
+    const config = loadConfig();
+    if (!config.stripe.secretKey) {
+      throw new ConfigError(
+        "STRIPE_SECRET_KEY is not set: `meterline start` syncs the catalog to its local emulator by itself",
+      );
+    }
+    const db = await openDatabase(config.database);
+    try {
+      await migrate({ db });
+      const gateway = new StripeGateway({ secretKey: config.stripe.secretKey, apiUrl: config.stripe.apiUrl });
+      const synced = await syncStripeCatalog({
+        db: db.kysely,
+        stripe: gateway,
+        catalog: config.catalog,
+        now: new Date(),
+      });
+      const lines = synced.map(
+        (price) =>
+          `${price.plan.padEnd(12)} ${price.interval.padEnd(6)} ${formatCents(price.unitAmountCents, config.catalog.currency).padStart(12)}  ${price.priceId}  ${price.action}`,
+      );
+      process.stdout.write(`${lines.join("\n")}\n`);
+    } finally {
+      await db.close();
+    }
+  },
+
+  async "stripe-emulator"(args) {
+    if (args.length) throw new UsageError(`stripe-emulator takes no arguments; got ${args.join(" ")}`);
+    const config = loadConfig();
+    const apiKey = config.stripe.secretKey ?? "sk_test_emulator";
+    const webhookSecret = config.stripe.webhookSecrets[0] ?? "whsec_emulator";
+    const emulator = await startStripeEmulator({
+      port: config.stripeEmulatorPort,
+      host: "0.0.0.0",
+      apiKey,
+      webhook: { url: `${config.publicUrl}/v1/webhooks/stripe`, secret: webhookSecret },
+      dataFile: path.join(config.dataDir, "stripe-emulator.json"),
+      logger: createLogger(config),
+    });
+    process.stdout.write(
+      [
+        "",
+        `  Stripe emulator listening at ${emulator.url}`,
+        `  delivering webhooks to ${config.publicUrl}/v1/webhooks/stripe`,
+        "",
+        "  Point Meterline at it with:",
+        `    STRIPE_SECRET_KEY=${apiKey} STRIPE_WEBHOOK_SECRET=${webhookSecret} STRIPE_API_URL=${emulator.url}`,
+        "",
+      ].join("\n"),
+    );
+    const stop = async () => {
+      await emulator.close();
+      process.exit(0);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
   },
 
   async keys(args) {
@@ -150,5 +222,6 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const exitCode = await main(process.argv.slice(2));
-// `start` keeps serving; every other command ends here.
-if (exitCode !== 0 || process.argv[2] !== "start") process.exit(exitCode);
+// `start` and `stripe-emulator` keep serving; every other command ends here.
+const serving = ["start", "stripe-emulator"];
+if (exitCode !== 0 || !serving.includes(process.argv[2] ?? "")) process.exit(exitCode);

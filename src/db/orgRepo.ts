@@ -2,14 +2,13 @@ import type { Kysely } from "kysely";
 import type { Role } from "../domain/access.js";
 import type { OrgsTable, Schema } from "./schema.js";
 
-export type OrgRow = Pick<OrgsTable, "id" | "name" | "billing_email" | "country"> & { created_at: Date };
+export type OrgRow = Pick<OrgsTable, "id" | "name" | "billing_email" | "country" | "trial_ends_at"> & {
+  created_at: Date;
+};
 
-const orgColumns = ["id", "name", "billing_email", "country", "created_at"] as const;
+const orgColumns = ["id", "name", "billing_email", "country", "created_at", "trial_ends_at"] as const;
 
-export async function insertOrg(
-  db: Kysely<Schema>,
-  org: Pick<OrgsTable, "id" | "name" | "billing_email" | "country">,
-): Promise<OrgRow> {
+export async function insertOrg(db: Kysely<Schema>, org: OrgRow): Promise<OrgRow> {
   return db.insertInto("orgs").values(org).returning(orgColumns).executeTakeFirstOrThrow();
 }
 
@@ -105,4 +104,12 @@ export async function findExistingOrgIds(db: Kysely<Schema>, ids: string[]): Pro
   if (ids.length === 0) return new Set();
   const rows = await db.selectFrom("orgs").select("id").where("id", "in", ids).execute();
   return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * Locks the organization's row for the rest of the transaction: billing changes of one
+ * organization (webhook convergence, checkouts) take turns, so a stale read cannot win.
+ */
+export async function lockOrg(db: Kysely<Schema>, orgId: string): Promise<OrgRow | undefined> {
+  return db.selectFrom("orgs").select(orgColumns).where("id", "=", orgId).forUpdate().executeTakeFirst();
 }

@@ -1,5 +1,7 @@
 import type { ColumnType, Generated } from "kysely";
 import type { KeyScope, Role } from "../domain/access.js";
+import type { Interval } from "../domain/catalog.js";
+import type { StripeSubscriptionStatus } from "../domain/subscriptions.js";
 import type { Metric } from "../domain/usageEvents.js";
 
 /** Timestamps are written as Date (or left to the column default) and read as Date. */
@@ -27,6 +29,7 @@ export interface OrgsTable {
   billing_email: string;
   country: string | null;
   created_at: CreatedAt;
+  trial_ends_at: Date;
 }
 
 export interface OrgMembersTable {
@@ -60,6 +63,65 @@ export interface UsageEventsTable {
   received_at: CreatedAt;
 }
 
+export interface StripeCustomersTable {
+  org_id: string;
+  customer_id: string;
+  created_at: CreatedAt;
+}
+
+export interface SubscriptionsTable {
+  org_id: string;
+  id: string;
+  stripe_subscription_id: string;
+  plan: string;
+  interval: Interval;
+  status: StripeSubscriptionStatus;
+  current_period_start: Date;
+  current_period_end: Date;
+  anchor_day: number;
+  cancel_at_period_end: boolean;
+  past_due_since: Date | null;
+  created_at: CreatedAt;
+  updated_at: Date;
+}
+
+export interface CheckoutSessionsTable {
+  org_id: string;
+  session_id: string;
+  mode: "subscription" | "payment";
+  plan: string | null;
+  interval: Interval | null;
+  status: "open" | "complete" | "expired";
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface StripePricesTable {
+  plan: string;
+  interval: Interval;
+  product_id: string;
+  price_id: string;
+  unit_amount_cents: bigint;
+  currency: string;
+  synced_at: Date;
+}
+
+export interface StripeEventsTable {
+  event_id: string;
+  type: string;
+  org_id: string | null;
+  created_at: Date;
+  processed_at: CreatedAt;
+}
+
+export interface ContactRequestsTable {
+  org_id: string;
+  id: string;
+  user_id: string;
+  message: string;
+  created_at: CreatedAt;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -74,5 +136,11 @@ export interface Schema {
   org_members: OrgMembersTable;
   api_keys: ApiKeysTable;
   usage_events: UsageEventsTable;
+  stripe_customers: StripeCustomersTable;
+  subscriptions: SubscriptionsTable;
+  checkout_sessions: CheckoutSessionsTable;
+  stripe_prices: StripePricesTable;
+  stripe_events: StripeEventsTable;
+  contact_requests: ContactRequestsTable;
   schema_migrations: SchemaMigrationsTable;
 }

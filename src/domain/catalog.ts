@@ -135,7 +135,6 @@ export const catalogFileSchema = z
     });
   });
 
-
 const builtIn: Required<z.output<typeof catalogFileSchema>> = {
   currency: "usd",
   plans: [

@@ -5,11 +5,24 @@ import { z } from "zod";
  * the rest have no place in a name or an id), of a bounded length, trimmed unless every
  * character counts (a device id).
  */
-export function plainText({ max, trim = true }: { max: number; trim?: boolean }) {
+export function plainText({
+  max,
+  trim = true,
+  multiline = false,
+}: {
+  max: number;
+  trim?: boolean;
+  multiline?: boolean;
+}) {
   return (trim ? z.string().trim() : z.string())
     .min(1)
     .max(max)
-    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+    .regex(
+      multiline ? /^(?:[^\p{Cc}]|[\t\n\r])*$/u : /^[^\p{Cc}]*$/u,
+      multiline
+        ? "must not contain control characters other than tabs and line breaks"
+        : "must not contain control characters",
+    );
 }
 
 /** An id we issued (`org_…`, `key_…`): checked for shape only; whether it exists is the caller's business. */

@@ -15,6 +15,9 @@ import { registerErrorHandlers } from "./errors.js";
 import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { orgRoutes } from "./routes/orgs.js";
+import { planRoutes } from "./routes/plans.js";
+import { stripeWebhookRoutes } from "./routes/stripeWebhook.js";
+import { subscriptionRoutes } from "./routes/subscriptions.js";
 import { usageRoutes } from "./routes/usage.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -75,6 +78,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(authRoutes, { deps });
     await api.register(orgRoutes, { deps });
     await api.register(usageRoutes, { deps });
+    await api.register(planRoutes, { deps });
+    await api.register(subscriptionRoutes, { deps });
+    await api.register(stripeWebhookRoutes, { deps });
   });
 
   return app;

@@ -4,13 +4,19 @@ import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
 import { newId } from "../domain/ids.js";
 
-/** Creates an organization with its creator as owner; the billing email defaults to the creator's. */
+const DAY_MS = 86_400_000;
+
+/**
+ * Creates an organization with its creator as owner, on the catalog's trial from now; the billing
+ * email defaults to the creator's.
+ */
 export async function createOrg({
   db,
   owner,
   name,
   billingEmail,
   country,
+  trialDays,
   now,
 }: {
   db: Kysely<Schema>;
@@ -18,6 +24,7 @@ export async function createOrg({
   name: string;
   billingEmail?: string | undefined;
   country?: string | undefined;
+  trialDays: number;
   now: Date;
 }): Promise<OrgRow> {
   return inTransaction(db, async (tx) => {
@@ -26,6 +33,8 @@ export async function createOrg({
       name: name.trim(),
       billing_email: (billingEmail ?? owner.email).trim().toLowerCase(),
       country: country?.toUpperCase() ?? null,
+      created_at: now,
+      trial_ends_at: new Date(now.getTime() + trialDays * DAY_MS),
     });
     await upsertMember(tx, { orgId: org.id, userId: owner.id, role: "owner" });
     return org;

@@ -21,13 +21,21 @@ export const DEMO_EMAIL = "demo@meterline.local";
  * platform key, and returns them to be printed once. Does nothing once any user exists. All or
  * nothing, and under a lock, so processes starting together seed once.
  */
-export function seedDemo({ db, now }: { db: Kysely<Schema>; now: Date }): Promise<DemoCredentials | null> {
+export function seedDemo({
+  db,
+  trialDays,
+  now,
+}: {
+  db: Kysely<Schema>;
+  trialDays: number;
+  now: Date;
+}): Promise<DemoCredentials | null> {
   return inTransaction(db, async (tx) => {
     await takeAdvisoryLock(tx, advisoryLocks.demoSeed);
     if ((await countUsers(tx)) > 0n) return null;
     const password = randomBytes(9).toString("base64url");
     const { user } = await signUp({ db: tx, email: DEMO_EMAIL, password, name: "Demo User", now });
-    const org = await createOrg({ db: tx, owner: user, name: "Demo Org", country: "FR", now });
+    const org = await createOrg({ db: tx, owner: user, name: "Demo Org", country: "FR", trialDays, now });
     const { key } = await createApiKey({
       db: tx,
       orgId: null,

@@ -1,18 +1,28 @@
+import { randomBytes } from "node:crypto";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import type { Db } from "../../src/db/client.js";
 import type { Clock } from "../../src/domain/clock.js";
+import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
+import { type StripeEmulator, startStripeEmulator } from "../../src/stripe/emulator/index.js";
+import { StripeGateway } from "../../src/stripe/gateway.js";
 import { availableEngines, createTestDatabase, type Engine } from "./databases.js";
 
 export interface TestContext {
   engine: Engine;
+  /** Listening on `url`, so the Stripe emulator can deliver webhooks; tests mostly `inject`. */
   app: FastifyInstance;
+  url: string;
   db: Db;
   /** The app's clock: the system's, moved by `offsetMs` (tests that move it put it back). */
   clock: Clock & { offsetMs: number };
+  /** A local Stripe emulator the app talks to through the SDK, delivering to the app's webhook. */
+  stripeEmulator: StripeEmulator;
+  stripe: StripeGateway;
+  webhookSecret: string;
 }
 
 const engines = await availableEngines();
@@ -34,16 +44,31 @@ export function describeEachEngine(name: string, suite: (ctx: TestContext) => vo
         const database = await createTestDatabase(engine);
         drop = database.drop;
         ctx.db = database.db;
-        const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" });
+        const port = await freePort();
+        ctx.url = `http://127.0.0.1:${port}`;
+        const apiKey = `sk_test_${randomBytes(8).toString("hex")}`;
+        ctx.webhookSecret = `whsec_${randomBytes(16).toString("hex")}`;
+        ctx.stripeEmulator = await startStripeEmulator({
+          port: 0,
+          apiKey,
+          webhook: { url: `${ctx.url}/v1/webhooks/stripe`, secret: ctx.webhookSecret },
+          clock,
+          retry: { attempts: 4, initialDelayMs: 50 },
+          logger: pino({ level: "silent" }),
+        });
+        ctx.stripe = new StripeGateway({ secretKey: apiKey, apiUrl: ctx.stripeEmulator.url });
+        const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url });
         ctx.app = await createApp({
           config: { ...config, database: database.config },
           db: database.db,
           clock,
           logger: pino({ level: "silent" }),
+          stripe: { gateway: ctx.stripe, webhookSecrets: [ctx.webhookSecret] },
         });
-        await ctx.app.ready();
+        await ctx.app.listen({ port, host: "127.0.0.1" });
       });
       afterAll(async () => {
+        await ctx.stripeEmulator?.close();
         await ctx.app?.close();
         await drop();
       });

@@ -74,6 +74,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         owner: { id: user.userId, email: user.email },
         ...request.body,
         billingEmail: request.body.billing_email,
+        trialDays: deps.config.catalog.trial.days,
         now: deps.clock.now(),
       });
       return reply.code(201).send(orgView(row, "owner"));

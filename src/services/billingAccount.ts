@@ -1,0 +1,53 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { findOrg, lockOrg } from "../db/orgRepo.js";
+import type { Schema } from "../db/schema.js";
+import { findCustomerId, saveCustomerId } from "../db/subscriptionRepo.js";
+import { inTransaction } from "../db/transaction.js";
+import { AppError } from "../domain/errors.js";
+import type { SubscriptionRecord } from "../domain/subscriptions.js";
+import type { StripeGateway } from "../stripe/gateway.js";
+import { syncOrgSubscription } from "./syncOrgSubscription.js";
+
+/** The organization's Stripe customer, created on first need; one per organization. */
+export async function ensureStripeCustomer({
+  db,
+  stripe,
+  orgId,
+}: {
+  db: Kysely<Schema>;
+  stripe: StripeGateway;
+  orgId: string;
+}): Promise<string> {
+  const known = await findCustomerId(db, orgId);
+  if (known) return known;
+  const org = await findOrg(db, orgId);
+  if (!org) throw new AppError("not_found", "organization not found");
+  const customerId = await stripe.createCustomer({
+    orgId,
+    name: org.name,
+    email: org.billing_email,
+    country: org.country,
+  });
+  return saveCustomerId(db, { orgId, customerId });
+}
+
+/** Re-reads the organization's subscription from Stripe under its lock; see `syncOrgSubscription`. */
+export async function refreshSubscription({
+  db,
+  stripe,
+  orgId,
+  now,
+  logger,
+}: {
+  db: Kysely<Schema>;
+  stripe: StripeGateway;
+  orgId: string;
+  now: Date;
+  logger?: Pick<Logger, "warn"> | undefined;
+}): Promise<SubscriptionRecord | null> {
+  return inTransaction(db, async (tx) => {
+    await lockOrg(tx, orgId);
+    return syncOrgSubscription({ tx, stripe, orgId, now, logger });
+  });
+}

@@ -1,0 +1,151 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { z } from "zod";
+import { findOrg, lockOrg } from "../db/orgRepo.js";
+import type { Schema } from "../db/schema.js";
+import { claimStripeEvent, isStripeEventProcessed } from "../db/stripeRepo.js";
+import { closeCheckoutSession, findOrgOfCustomer, saveCustomerId } from "../db/subscriptionRepo.js";
+import { inTransaction } from "../db/transaction.js";
+import type { StripeGateway } from "../stripe/gateway.js";
+import { syncOrgSubscription } from "./syncOrgSubscription.js";
+
+const reference = z.union([z.string(), z.object({ id: z.string() })]).nullish();
+
+/** The little of an event Meterline reads: ids. Everything else is re-read from Stripe. */
+export const stripeEventSchema = z.object({
+  id: z.string().min(1).max(255),
+  type: z.string().min(1).max(255),
+  created: z.number().int().nonnegative(),
+  data: z.object({
+    object: z.looseObject({
+      id: z.string().optional(),
+      object: z.string(),
+      customer: reference,
+      client_reference_id: z.string().nullish(),
+      subscription: reference,
+      parent: z
+        .looseObject({ subscription_details: z.looseObject({ subscription: reference }).nullish() })
+        .nullish(),
+    }),
+  }),
+});
+export type StripeEvent = z.infer<typeof stripeEventSchema>;
+
+export type EventOutcome = "processed" | "duplicate";
+
+const subscriptionEvents = new Set([
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "customer.subscription.paused",
+  "customer.subscription.resumed",
+]);
+const invoiceEvents = new Set(["invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed"]);
+const checkoutEvents = new Set([
+  "checkout.session.completed",
+  "checkout.session.async_payment_succeeded",
+  "checkout.session.async_payment_failed",
+  "checkout.session.expired",
+]);
+
+/**
+ * Applies one verified Stripe event, once forever: its id is claimed in the transaction that
+ * applies it, under the organization's lock, so duplicates, retries and concurrent deliveries are
+ * no-ops. Subscription state is never taken from the payload: it is re-read from Stripe and
+ * converged (`syncOrgSubscription`), which makes late and reordered events harmless.
+ */
+export async function handleStripeEvent({
+  db,
+  stripe,
+  event,
+  now,
+  logger,
+}: {
+  db: Kysely<Schema>;
+  stripe: StripeGateway;
+  event: StripeEvent;
+  now: Date;
+  logger?: Pick<Logger, "warn"> | undefined;
+}): Promise<EventOutcome> {
+  if (await isStripeEventProcessed(db, event.id)) return "duplicate";
+  const object = event.data.object;
+  const orgId = await orgOfEvent(db, event);
+  return inTransaction(db, async (tx) => {
+    if (orgId) await lockOrg(tx, orgId);
+    const claimed = await claimStripeEvent(tx, {
+      eventId: event.id,
+      type: event.type,
+      orgId,
+      createdAt: new Date(event.created * 1000),
+    });
+    if (!claimed) return "duplicate";
+    if (!orgId) return "processed";
+
+    if (checkoutEvents.has(event.type) && object.id) {
+      await applyCheckout({ tx, stripe, orgId, sessionId: object.id, now, logger });
+    } else if (
+      subscriptionEvents.has(event.type) ||
+      (invoiceEvents.has(event.type) && invoiceSubscription(event))
+    ) {
+      // An invoice without a subscription is a credit purchase: it never touches the plan.
+      await syncOrgSubscription({ tx, stripe, orgId, now, logger });
+    }
+    return "processed";
+  });
+}
+
+async function applyCheckout({
+  tx,
+  stripe,
+  orgId,
+  sessionId,
+  now,
+  logger,
+}: {
+  tx: Kysely<Schema>;
+  stripe: StripeGateway;
+  orgId: string;
+  sessionId: string;
+  now: Date;
+  logger?: Pick<Logger, "warn"> | undefined;
+}): Promise<void> {
+  const session = await stripe.retrieveCheckout(sessionId);
+  if (session.orgId !== orgId) {
+    logger?.warn({ org_id: orgId, session: sessionId }, "checkout session belongs to another organization");
+    return;
+  }
+  if (session.status === "complete" || session.status === "expired") {
+    await closeCheckoutSession(tx, { orgId, sessionId, status: session.status });
+  }
+  if (session.mode !== "subscription" || session.status !== "complete") return;
+  if (session.customerId) await saveCustomerId(tx, { orgId, customerId: session.customerId });
+  await syncOrgSubscription({ tx, stripe, orgId, now, logger });
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === "string" ? value : value.id;
+}
+
+function invoiceSubscription(event: StripeEvent): string | null {
+  const object = event.data.object;
+  return idOf(object.parent?.subscription_details?.subscription) ?? idOf(object.subscription);
+}
+
+/**
+ * The organization an event concerns: by its Stripe customer, or for a Checkout Session by the
+ * organization Meterline put in `client_reference_id` (checked to exist).
+ */
+async function orgOfEvent(db: Kysely<Schema>, event: StripeEvent): Promise<string | null> {
+  const object = event.data.object;
+  const customerId = object.object === "customer" ? (object.id ?? null) : idOf(object.customer);
+  if (customerId) {
+    const orgId = await findOrgOfCustomer(db, customerId);
+    if (orgId) return orgId;
+  }
+  if (object.object === "checkout.session" && object.client_reference_id) {
+    const org = await findOrg(db, object.client_reference_id);
+    if (org) return org.id;
+  }
+  return null;
+}

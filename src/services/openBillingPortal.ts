@@ -1,0 +1,23 @@
+import type { Kysely } from "kysely";
+import type { Schema } from "../db/schema.js";
+import type { StripeGateway } from "../stripe/gateway.js";
+import { ensureStripeCustomer } from "./billingAccount.js";
+
+/** A Stripe billing portal link for the organization's customer, returning to the Plans page. */
+export async function openBillingPortal({
+  db,
+  stripe,
+  publicUrl,
+  orgId,
+}: {
+  db: Kysely<Schema>;
+  stripe: StripeGateway;
+  publicUrl: string;
+  orgId: string;
+}): Promise<string> {
+  const customerId = await ensureStripeCustomer({ db, stripe, orgId });
+  return stripe.createPortalSession({
+    customerId,
+    returnUrl: `${publicUrl}/plans?org=${encodeURIComponent(orgId)}`,
+  });
+}

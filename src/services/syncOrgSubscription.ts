@@ -1,0 +1,87 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Schema } from "../db/schema.js";
+import { findCustomerId, findSubscription, saveSubscription } from "../db/subscriptionRepo.js";
+import { newId } from "../domain/ids.js";
+import { anchorDayOf, isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
+import type { StripeGateway, StripeSubscriptionFacts } from "../stripe/gateway.js";
+
+/**
+ * Brings the organization's subscription in line with Stripe. Idempotent and convergent: it
+ * trusts no event payload, re-reads every subscription of the organization's customer and
+ * stores the one that counts (the newest live one, else the newest), so any number of
+ * deliveries, in any order, leave the same state as the last read of Stripe.
+ *
+ * Run it inside a transaction that holds the organization's lock (`lockOrg`): two syncs of one
+ * organization then take turns, and the later read is the one that stays.
+ */
+export async function syncOrgSubscription({
+  tx,
+  stripe,
+  orgId,
+  now,
+  logger,
+}: {
+  tx: Kysely<Schema>;
+  stripe: StripeGateway;
+  orgId: string;
+  now: Date;
+  logger?: Pick<Logger, "warn"> | undefined;
+}): Promise<SubscriptionRecord | null> {
+  const existing = (await findSubscription(tx, orgId)) ?? null;
+  const customerId = await findCustomerId(tx, orgId);
+  if (!customerId) return existing;
+  const all = await stripe.listSubscriptions(customerId);
+  const ours = all.filter((subscription) => {
+    if (subscription.plan !== null && subscription.interval !== null) return true;
+    logger?.warn(
+      { org_id: orgId, subscription: subscription.id },
+      "ignoring a subscription on a price not from the catalog",
+    );
+    return false;
+  });
+  const chosen = ours.find((subscription) => isLive(subscription.status)) ?? ours[0];
+  if (!chosen) return existing;
+  const record = recordOf({ facts: chosen, existing, now });
+  if (!existing || !sameRecord(existing, record)) await saveSubscription(tx, { orgId, record, now });
+  return record;
+}
+
+function recordOf({
+  facts,
+  existing,
+  now,
+}: {
+  facts: StripeSubscriptionFacts;
+  existing: SubscriptionRecord | null;
+  now: Date;
+}): SubscriptionRecord {
+  const same = existing?.stripeSubscriptionId === facts.id ? existing : null;
+  return {
+    id: same?.id ?? newId("sbs", now.getTime()),
+    stripeSubscriptionId: facts.id,
+    plan: facts.plan ?? "",
+    interval: facts.interval ?? "month",
+    status: facts.status,
+    currentPeriodStart: facts.currentPeriodStart,
+    currentPeriodEnd: facts.currentPeriodEnd,
+    anchorDay: anchorDayOf(facts.billingCycleAnchor),
+    cancelAtPeriodEnd: facts.cancelAtPeriodEnd,
+    // The grace period runs from when Meterline first saw the subscription past due.
+    pastDueSince: facts.status === "past_due" ? (same?.pastDueSince ?? now) : null,
+  };
+}
+
+function sameRecord(a: SubscriptionRecord, b: SubscriptionRecord): boolean {
+  return (
+    a.id === b.id &&
+    a.plan === b.plan &&
+    a.interval === b.interval &&
+    a.status === b.status &&
+    a.currentPeriodStart.getTime() === b.currentPeriodStart.getTime() &&
+    a.currentPeriodEnd.getTime() === b.currentPeriodEnd.getTime() &&
+    a.anchorDay === b.anchorDay &&
+    a.cancelAtPeriodEnd === b.cancelAtPeriodEnd &&
+    a.pastDueSince?.getTime() === b.pastDueSince?.getTime()
+  );
+}
