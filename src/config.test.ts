@@ -1,5 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "./config.js";
 
 describe("loadConfig", () => {
@@ -40,8 +42,69 @@ describe("loadConfig", () => {
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ SUPPORT_EMAIL: "nobody" }, "SUPPORT_EMAIL"],
     [{ PORT: "65535" }, "STRIPE_EMULATOR_PORT"],
+    [{ STRIPE_API_URL: "localhost" }, "STRIPE_API_URL"],
+    [{ CATALOG_FILE: "/nonexistent/catalog.json" }, "CATALOG_FILE"],
   ])("names the bad variable in %o", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it("lets PORT=0 leave the emulator's port to the system too", () => {
+    expect(loadConfig({ PORT: "0" }).stripeEmulatorPort).toBe(0);
+  });
+
+  it("reads Stripe settings, several webhook secrets for rotation", () => {
+    const config = loadConfig({
+      STRIPE_SECRET_KEY: "sk_live_x",
+      STRIPE_WEBHOOK_SECRET: "whsec_old, whsec_new",
+      STRIPE_API_URL: "http://localhost:12111",
+    });
+    expect(config.stripe).toEqual({
+      secretKey: "sk_live_x",
+      webhookSecrets: ["whsec_old", "whsec_new"],
+      apiUrl: "http://localhost:12111",
+    });
+  });
+
+  describe("CATALOG_FILE", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "meterline-catalog-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const write = (name: string, content: string) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, content);
+      return file;
+    };
+
+    it("replaces the built-in catalog", () => {
+      const file = write(
+        "ok.json",
+        JSON.stringify({
+          currency: "eur",
+          plans: [
+            {
+              id: "starter",
+              name: "Starter",
+              monthly_cents: 1_000,
+              quotas: { mau: 100, storage_gib: 1, bandwidth_gib: 1, build_minutes: 10, concurrent_builds: 1 },
+              features: ["Email support"],
+            },
+          ],
+          trial: { days: 30, plan: "starter" },
+        }),
+      );
+      const { catalog } = loadConfig({ CATALOG_FILE: file });
+      expect(catalog.currency).toBe("eur");
+      expect(catalog.plans.map((plan) => [plan.id, plan.annualCents])).toEqual([["starter", 9_600]]);
+      expect(catalog.trial).toEqual({ days: 30, plan: "starter" });
+    });
+
+    it.each([
+      { name: "not JSON", content: "{plans:", message: "cannot read" },
+      { name: "a bad plan", content: JSON.stringify({ plans: [{ id: "X" }] }), message: "plans.0.id" },
+    ])("stops the start on $name, naming the problem", ({ name, content, message }) => {
+      const file = write(`${name}.json`, content);
+      expect(() => loadConfig({ CATALOG_FILE: file })).toThrow(ConfigError);
+      expect(() => loadConfig({ CATALOG_FILE: file })).toThrow(message);
+    });
   });
 });

@@ -13,6 +13,7 @@ import { CSRF_HEADER, registerAuth, SESSION_COOKIE } from "./auth.js";
 import type { AppDeps } from "./deps.js";
 import { registerErrorHandlers } from "./errors.js";
 import { authRoutes } from "./routes/auth.js";
+import { checkoutReturnRoutes } from "./routes/checkoutReturn.js";
 import { healthRoutes } from "./routes/health.js";
 import { orgRoutes } from "./routes/orgs.js";
 import { planRoutes } from "./routes/plans.js";
@@ -72,6 +73,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/docs"));
   await app.register(healthRoutes, { deps });
+  await app.register(checkoutReturnRoutes, { deps });
 
   await app.register(async (api) => {
     registerAuth(api, deps);

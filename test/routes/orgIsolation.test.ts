@@ -21,10 +21,22 @@ const samples: Record<string, (ids: Ids) => unknown> = {
   "GET /v1/orgs/{org}/api-keys": () => undefined,
   "POST /v1/orgs/{org}/api-keys": () => ({ name: "k", scopes: ["usage:write"] }),
   "DELETE /v1/orgs/{org}/api-keys/{key}": () => undefined,
+  "GET /v1/orgs/{org}/subscription": () => undefined,
+  "POST /v1/orgs/{org}/checkout/subscription": () => ({ plan: "maker", interval: "year" }),
+  "POST /v1/orgs/{org}/subscription/change": () => ({ plan: "team", interval: "year" }),
+  "POST /v1/orgs/{org}/subscription/cancel": () => undefined,
+  "POST /v1/orgs/{org}/billing-portal": () => undefined,
+  "POST /v1/orgs/{org}/contact-sales": () => ({ message: "We need 50M MAU" }),
 };
 
 /** Routes that only owners and billing admins may use. */
-const billingWrites = new Set(["PATCH /v1/orgs/{org}"]);
+const billingWrites = new Set([
+  "PATCH /v1/orgs/{org}",
+  "POST /v1/orgs/{org}/checkout/subscription",
+  "POST /v1/orgs/{org}/subscription/change",
+  "POST /v1/orgs/{org}/subscription/cancel",
+  "POST /v1/orgs/{org}/billing-portal",
+]);
 
 describeEachEngine("organization isolation", (ctx) => {
   async function orgRoutes(): Promise<{ method: string; path: string; name: string }[]> {
@@ -97,10 +109,11 @@ describeEachEngine("organization isolation", (ctx) => {
 });
 
 async function snapshot(owner: Browser, orgId: string) {
-  const [org, members, keys] = await Promise.all([
+  const [org, members, keys, subscription] = await Promise.all([
     owner.request("GET", `/v1/orgs/${orgId}`),
     owner.request("GET", `/v1/orgs/${orgId}/members`),
     owner.request("GET", `/v1/orgs/${orgId}/api-keys`),
+    owner.request("GET", `/v1/orgs/${orgId}/subscription`),
   ]);
-  return { org: org.json(), members: members.json(), keys: keys.json() };
+  return { org: org.json(), members: members.json(), keys: keys.json(), subscription: subscription.json() };
 }
