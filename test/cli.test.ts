@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
 import { findApiKey } from "../src/services/apiKeys.js";
+import { startStripeEmulator } from "../src/stripe/emulator/index.js";
 import { availableEngines, createTestDatabase, type Engine, type TestDatabase } from "./support/databases.js";
 
 const bin = path.resolve(import.meta.dirname, "../bin/meterline.js");
@@ -55,6 +56,16 @@ function start(
   });
 }
 
+/** Polls until `probe` answers something, for up to 10 s. */
+async function eventually<T>(probe: () => Promise<T | null>): Promise<T | null> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const answer = await probe();
+    if (answer !== null) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
+}
+
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
@@ -68,14 +79,20 @@ interface Target {
 }
 
 async function makeTarget(engine: Engine): Promise<Target> {
-  if (engine === "pglite") {
-    const dir = mkdtempSync(path.join(tmpdir(), "meterline-cli-"));
-    return { env: { DATA_DIR: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
+  // The data folder also keeps the Stripe emulator's state, on either engine.
+  const dir = mkdtempSync(path.join(tmpdir(), "meterline-cli-"));
+  const removeDir = async () => rmSync(dir, { recursive: true, force: true });
+  if (engine === "pglite") return { env: { DATA_DIR: dir }, cleanup: removeDir };
   // Left empty: the CLI migrates by itself, as it must for a new user.
   const database: TestDatabase = await createTestDatabase("postgres", { migrated: false });
   const url = database.config.engine === "postgres" ? database.config.url : "";
-  return { env: { DATABASE_URL: url }, cleanup: () => database.drop() };
+  return {
+    env: { DATABASE_URL: url, DATA_DIR: dir },
+    cleanup: async () => {
+      await database.drop();
+      await removeDir();
+    },
+  };
 }
 
 for (const engine of engines) {
@@ -112,6 +129,35 @@ for (const engine of engines) {
         body: JSON.stringify({ name: "Survives restarts" }),
       });
       expect(created.status).toBe(201);
+
+      // The demo org subscribes on the emulator the start launched; the webhook makes it active.
+      const orgId = /organization\s+(org_\S+)/.exec(first.output())?.[1];
+      const emulatorUrl = /local emulator at (http:\/\/\S+)/.exec(first.output())?.[1];
+      expect(emulatorUrl, first.output()).toBeDefined();
+      const checkout = await fetch(`${first.url}/v1/orgs/${orgId}/checkout/subscription`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf_token },
+        body: JSON.stringify({ plan: "maker", interval: "year" }),
+      });
+      expect(checkout.status).toBe(200);
+      const { checkout_url, session_id } = (await checkout.json()) as {
+        checkout_url: string;
+        session_id: string;
+      };
+      expect(checkout_url.startsWith(`${emulatorUrl}/`)).toBe(true);
+      expect(await (await fetch(checkout_url)).text()).toContain("374.40 USD");
+      const paid = await fetch(`${emulatorUrl}/_emulator/checkout/sessions/${session_id}/pay`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ card: "4242424242424242" }),
+      });
+      expect(paid.status).toBe(200);
+      const subscription = await eventually(async () => {
+        const response = await fetch(`${first.url}/v1/orgs/${orgId}/subscription`, { headers: { cookie } });
+        const body = (await response.json()) as { plan: string; interval: string; status: string };
+        return body.plan === "maker" ? body : null;
+      });
+      expect(subscription).toMatchObject({ plan: "maker", interval: "year", status: "active" });
       await stop(first.child);
 
       const second = await start(target.env);
@@ -121,8 +167,49 @@ for (const engine of engines) {
       const { orgs } = (await me.json()) as { orgs: { name: string }[] };
       const names = orgs.map((org) => org.name);
       expect(names).toEqual(["Demo Org", "Survives restarts"]);
+      // The emulator kept its customers and subscriptions too: the org can still change plan.
+      const changed = await fetch(`${second.url}/v1/orgs/${orgId}/subscription/change`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf_token },
+        body: JSON.stringify({ plan: "team", interval: "year" }),
+      });
+      expect(changed.status, await changed.clone().text()).toBe(200);
+      expect(await changed.json()).toMatchObject({ plan: "team", id: (subscription as { id: string }).id });
       await stop(second.child);
     }, 120_000);
+
+    it("stripe sync makes the catalog's products and prices once, then changes nothing", async () => {
+      const emulator = await startStripeEmulator({ port: 0, apiKey: "sk_test_cli", webhook: null });
+      try {
+        const env = { ...target.env, STRIPE_SECRET_KEY: "sk_test_cli", STRIPE_API_URL: emulator.url };
+        const first = await run(["stripe", "sync"], env);
+        expect(first.code, first.stderr).toBe(0);
+        const lines = first.stdout.trim().split("\n");
+        expect(lines).toHaveLength(8);
+        expect(
+          lines.every((line) => line.endsWith("created")),
+          first.stdout,
+        ).toBe(true);
+        expect(first.stdout).toMatch(/maker\s+year\s+374\.40 USD\s+price_\S+\s+created/);
+        const second = await run(["stripe", "sync"], env);
+        expect(second.code, second.stderr).toBe(0);
+        expect(
+          second.stdout
+            .trim()
+            .split("\n")
+            .every((line) => line.endsWith("unchanged")),
+        ).toBe(true);
+        const prices = await fetch(`${emulator.url}/v1/prices?limit=100`, {
+          headers: { authorization: "Bearer sk_test_cli" },
+        }).then((response) => response.json() as Promise<{ data: unknown[] }>);
+        expect(prices.data).toHaveLength(8);
+      } finally {
+        await emulator.close();
+      }
+      const noKey = await run(["stripe", "sync"], target.env);
+      expect(noKey.code).toBe(2);
+      expect(noKey.stderr).toContain("STRIPE_SECRET_KEY");
+    }, 60_000);
 
     it("migrate reports an up-to-date database", async () => {
       const result = await run(["migrate"], target.env);
