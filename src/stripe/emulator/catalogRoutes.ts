@@ -243,7 +243,7 @@ export const catalogRoutes: Route[] = [
 ];
 
 function readAddress(input: Params): Address | null | undefined {
-  if (input.string("address") === "") return null;
+  if (!input.hasObject("address")) return input.has("address") ? null : undefined;
   const address = input.object("address");
   if (!address) return undefined;
   const field = (key: string) => address.nullableString(key) ?? null;

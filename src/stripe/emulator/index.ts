@@ -105,7 +105,6 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
       delivery.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      persist();
     },
   };
 }

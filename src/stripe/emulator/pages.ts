@@ -226,7 +226,7 @@ function inactiveSession({ session }: { session: CheckoutSessionRecord }): Reply
   if (session.status === "complete") {
     return message({
       title: "Already paid",
-      text: "This checkout session is complete: nothing more to pay.",
+      text: "This checkout session is already complete: nothing more to pay.",
       ...(session.successUrl ? { link: { href: successUrl(session), label: "Continue" } } : {}),
     });
   }
