@@ -90,7 +90,7 @@ export const billingRoutes: Route[] = [
         input,
         items: session.lineItems,
         created: session.created,
-        render: (item) => renderCheckoutLineItem(context, session, item),
+        render: (item) => renderCheckoutLineItem({ store: context.store, session, item }),
         url: `/v1/checkout/sessions/${session.id}/line_items`,
       });
     },
@@ -163,14 +163,14 @@ export const billingRoutes: Route[] = [
       return listReply({
         context,
         input,
-        records: context.store.subscriptions.newestFirst().filter(
-          (subscription) =>
-            (!customer || subscription.customer === customer) &&
-            (!price || subscription.items.some((item) => item.price === price)) &&
-            // Without a status filter Stripe lists every subscription but the canceled ones.
-            (status === "all" ||
-              (status ? subscription.status === status : subscription.status !== "canceled")),
-        ),
+        records: context.store.subscriptions
+          .newestFirst()
+          .filter(
+            (subscription) =>
+              (!customer || subscription.customer === customer) &&
+              (!price || subscription.items.some((item) => item.price === price)) &&
+              statusMatches({ status, actual: subscription.status }),
+          ),
         render: (subscription) => renderSubscription(context, subscription),
         url: "/v1/subscriptions",
       });
@@ -189,7 +189,7 @@ export const billingRoutes: Route[] = [
         input,
         items: subscription.items,
         created: subscription.created,
-        render: (item) => renderSubscriptionItem(context, subscription, item),
+        render: (item) => renderSubscriptionItem({ store: context.store, subscription, item }),
         url: "/v1/subscription_items",
       });
     },
@@ -201,7 +201,11 @@ export const billingRoutes: Route[] = [
       for (const subscription of context.store.subscriptions.all()) {
         const item = subscription.items.find((candidate) => candidate.id === id(path));
         if (item)
-          return objectReply({ context, input, object: renderSubscriptionItem(context, subscription, item) });
+          return objectReply({
+            context,
+            input,
+            object: renderSubscriptionItem({ store: context.store, subscription, item }),
+          });
       }
       throw invalidRequest(`No such subscription_item: '${id(path)}'`, "id", "resource_missing");
     },
@@ -226,7 +230,7 @@ export const billingRoutes: Route[] = [
         input,
         items: invoice.lines,
         created: invoice.created,
-        render: (line) => renderInvoiceLine(context, invoice, line),
+        render: (line) => renderInvoiceLine({ store: context.store, invoice, line }),
         url: `/v1/invoices/${invoice.id}/lines`,
       });
     },
@@ -369,7 +373,7 @@ export const billingRoutes: Route[] = [
         id: newStripeId("bps_"),
         created: context.now(),
         customer: customer.id,
-        returnUrl: input.string("return_url") ?? null,
+        returnUrl: input.url("return_url") ?? null,
       });
       return objectReply({ context, input, object: renderPortalSession(context, session) });
     },
@@ -431,6 +435,13 @@ export const billingRoutes: Route[] = [
     },
   },
 ];
+
+/** Without a filter Stripe lists every subscription but the canceled ones; `ended` means canceled here. */
+function statusMatches({ status, actual }: { status: string | undefined; actual: string }): boolean {
+  if (status === "all") return true;
+  if (status === undefined) return actual !== "canceled";
+  return actual === (status === "ended" ? "canceled" : status);
+}
 
 /** Stripe's event type filter takes a trailing wildcard: `customer.subscription.*`. */
 function matchesType(eventType: string, filter: string): boolean {

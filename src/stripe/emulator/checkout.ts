@@ -67,11 +67,16 @@ export function createCheckoutSession({
     paymentStatus: "unpaid",
     customer: customer ?? null,
     customerEmail: customerEmail ?? null,
+    customerCreation: customer
+      ? null
+      : mode === "subscription"
+        ? "always"
+        : (params.enumOf("customer_creation", ["always", "if_required"] as const) ?? "if_required"),
     clientReferenceId: params.string("client_reference_id") ?? null,
     currency: firstPrice.currency,
     lineItems,
-    successUrl: params.string("success_url") ?? null,
-    cancelUrl: params.string("cancel_url") ?? null,
+    successUrl: params.url("success_url") ?? null,
+    cancelUrl: params.url("cancel_url") ?? null,
     metadata: metadataOf(params),
     subscriptionMetadata: metadataOf(params.object("subscription_data")),
     paymentIntentMetadata: metadataOf(params.object("payment_intent_data")),
@@ -324,7 +329,7 @@ function fulfilSubscription({
 function fulfilPayment({
   context,
   session,
-  customer,
+  customer: existing,
   payment,
   email,
   country,
@@ -337,6 +342,12 @@ function fulfilPayment({
   country: string | null;
 }): void {
   const at = context.now();
+  const customer =
+    existing ??
+    (session.customerCreation === "always"
+      ? createCustomer({ context, email, address: country ? addressWithCountry(country) : null })
+      : null);
+  session.customer = customer?.id ?? null;
   const paymentIntent = createPaymentIntent({
     context,
     amount: session.amountTotal,

@@ -51,7 +51,7 @@ function renderById(context: Context, id: string): StripeObject | null {
   if (event) return renderEvent(event);
   for (const owner of store.subscriptions.all()) {
     const item = owner.items.find((candidate) => candidate.id === id);
-    if (item) return renderSubscriptionItem(context, owner, item);
+    if (item) return renderSubscriptionItem({ store, subscription: owner, item });
   }
   return null;
 }
@@ -116,8 +116,10 @@ function expandPath({
     const expanded = renderById(context, current);
     if (expanded) value[field] = expanded;
   } else if (current === undefined) {
+    // Stripe refuses a path that names no id field (an old API version's field, a typo).
     const included = includable(context, value, field);
-    if (included) value[field] = included;
+    if (!included) throw invalidRequest(`This property cannot be expanded (${field}).`, "expand");
+    value[field] = included;
   }
   if (rest.length > 0) expandPath({ context, value: value[field], segments: rest });
 }

@@ -231,7 +231,7 @@ export function renderCheckoutSession({ publicUrl }: Render, session: CheckoutSe
     },
     customer: session.customer,
     customer_account: null,
-    customer_creation: session.customer ? null : session.mode === "subscription" ? "always" : "if_required",
+    customer_creation: session.customerCreation,
     customer_details: details
       ? {
           address: addressWithCountry(details.country),
@@ -300,11 +300,11 @@ export function renderCheckoutSession({ publicUrl }: Render, session: CheckoutSe
   };
 }
 
-export function renderCheckoutLineItem(
-  { store }: Render,
-  session: CheckoutSessionRecord,
-  item: SessionLineItem,
-): StripeObject {
+export function renderCheckoutLineItem({
+  store,
+  session,
+  item,
+}: Pick<Render, "store"> & { session: CheckoutSessionRecord; item: SessionLineItem }): StripeObject {
   const price = priceOf(store, item.price);
   const subtotal = price.unitAmount * item.quantity;
   return {
@@ -327,16 +327,16 @@ export function renderCheckoutLineItem(
 
 export function checkoutLineItemList(render: Render, session: CheckoutSessionRecord): StripeObject {
   return listObject({
-    data: session.lineItems.map((item) => renderCheckoutLineItem(render, session, item)),
+    data: session.lineItems.map((item) => renderCheckoutLineItem({ store: render.store, session, item })),
     url: `/v1/checkout/sessions/${session.id}/line_items`,
   });
 }
 
-export function renderSubscriptionItem(
-  { store }: Render,
-  subscription: SubscriptionRecord,
-  item: SubscriptionItemRecord,
-): StripeObject {
+export function renderSubscriptionItem({
+  store,
+  subscription,
+  item,
+}: Pick<Render, "store"> & { subscription: SubscriptionRecord; item: SubscriptionItemRecord }): StripeObject {
   const price = priceOf(store, item.price);
   return {
     id: item.id,
@@ -395,7 +395,9 @@ export function renderSubscription(render: Render, subscription: SubscriptionRec
       issuer: { type: "self" },
     },
     items: listObject({
-      data: subscription.items.map((item) => renderSubscriptionItem(render, subscription, item)),
+      data: subscription.items.map((item) =>
+        renderSubscriptionItem({ store: render.store, subscription, item }),
+      ),
       url: `/v1/subscription_items?subscription=${subscription.id}`,
     }),
     latest_invoice: subscription.latestInvoice,
@@ -424,11 +426,11 @@ export function renderSubscription(render: Render, subscription: SubscriptionRec
   };
 }
 
-export function renderInvoiceLine(
-  { store }: Render,
-  invoice: InvoiceRecord,
-  line: InvoiceLineRecord,
-): StripeObject {
+export function renderInvoiceLine({
+  store,
+  invoice,
+  line,
+}: Pick<Render, "store"> & { invoice: InvoiceRecord; line: InvoiceLineRecord }): StripeObject {
   const price = priceOf(store, line.price);
   const subscription = invoice.subscription ? store.subscriptions.get(invoice.subscription) : undefined;
   return {
@@ -539,7 +541,7 @@ export function renderInvoice(render: Render, invoice: InvoiceRecord): StripeObj
     last_finalization_error: null,
     latest_revision: null,
     lines: listObject({
-      data: invoice.lines.map((line) => renderInvoiceLine(render, invoice, line)),
+      data: invoice.lines.map((line) => renderInvoiceLine({ store: render.store, invoice, line })),
       url: `/v1/invoices/${invoice.id}/lines`,
     }),
     livemode: false,

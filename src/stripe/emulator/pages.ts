@@ -2,12 +2,12 @@ import { EU_STANDARD_VAT_BASIS_POINTS } from "../../domain/vatRates.js";
 import { readCard } from "./cards.js";
 import { payCheckoutSession } from "./checkout.js";
 import type { Context } from "./context.js";
-import { BUSINESS_NAME, formatAmount, portalUrl, productNameOf } from "./objects.js";
+import { BUSINESS_NAME, formatAmount, productNameOf } from "./objects.js";
 import { type Params, StripeApiError } from "./params.js";
 import type { Reply, Route } from "./server.js";
 import type { Card, CheckoutSessionRecord, SubscriptionRecord } from "./store.js";
 import { requestCancelAtPeriodEnd } from "./subscriptions.js";
-import { basisPointsFor } from "./tax.js";
+import { taxOn } from "./tax.js";
 
 /**
  * The hosted pages a person sees: Checkout (pay or subscribe) and the customer portal. Plain
@@ -162,14 +162,18 @@ function checkoutPage({
       ? `<div><label for="quantity-${index}">Quantity</label><input type="number" id="quantity-${index}" name="quantity[${escapeHtml(item.id)}]" min="${item.adjustable.minimum}" max="${item.adjustable.maximum}" step="1" value="${quantity}" required></div>`
       : `<span class="muted">Qty ${quantity}</span>`;
     return {
-      html: `<li><div><div class="name">${escapeHtml(productNameOf(store, price.id))}</div><div class="muted">${unit}${per} each</div></div>${quantityField}<div id="line-${index}" aria-live="polite">${formatAmount({ amount: price.unitAmount * quantity, currency: price.currency })}</div></li>`,
+      html: `<li><div><div class="name">${escapeHtml(productNameOf(store, price.id))}</div><div class="muted">${unit}${per}${item.adjustable || quantity > 1 ? " each" : ""}</div></div>${quantityField}<div id="line-${index}" aria-live="polite">${formatAmount({ amount: price.unitAmount * quantity, currency: price.currency })}</div></li>`,
       pricing: { index, unitAmount: price.unitAmount, quantity },
       amount: price.unitAmount * quantity,
     };
   });
   const subtotal = items.reduce((sum, item) => sum + item.amount, 0);
+  // Per line, as the charge computes it; the script redoes this as the form changes.
+  const tax = session.automaticTax
+    ? items.reduce((sum, item) => sum + taxOn({ amount: item.amount, country: state.country }), 0)
+    : 0;
   const taxRow = session.automaticTax
-    ? `<div><dt>Tax</dt><dd id="tax">${state.country ? formatAmount({ amount: Math.floor((subtotal * basisPointsFor(state.country) + 5000) / 10000), currency }) : "Select your country"}</dd></div>`
+    ? `<div><dt>Tax</dt><dd id="tax">${state.country ? formatAmount({ amount: tax, currency }) : "Select your country"}</dd></div>`
     : "";
   const pricing = JSON.stringify({
     currency,
@@ -196,7 +200,7 @@ function checkoutPage({
 <dl class="totals">
 <div><dt>Subtotal</dt><dd id="subtotal">${formatAmount({ amount: subtotal, currency })}</dd></div>
 ${taxRow}
-<div class="grand"><dt>Total due today</dt><dd id="total" aria-live="polite">${formatAmount({ amount: subtotal, currency })}</dd></div>
+<div class="grand"><dt>Total due today</dt><dd id="total" aria-live="polite">${formatAmount({ amount: subtotal + tax, currency })}</dd></div>
 </dl>
 </section>
 <form id="pay" class="card" method="post" action="/checkout/${escapeHtml(session.id)}" novalidate>
@@ -416,7 +420,7 @@ function portalRoutes(): Route[] {
         return message({ title: "Not found", text: "This subscription is not on this billing page." });
       }
       requestCancelAtPeriodEnd({ context, subscription, cancel: verb === "cancel" });
-      return { kind: "redirect", location: portalUrl({ publicUrl: "", id: session.id }) };
+      return { kind: "redirect", location: `/billing_portal/${session.id}` };
     },
   });
   return [

@@ -111,6 +111,16 @@ export class Params {
     return value === "" ? null : value;
   }
 
+  /** An absolute http(s) URL, as Stripe requires of redirect URLs. */
+  url(key: string): string | undefined {
+    const value = this.string(key);
+    if (value === undefined) return undefined;
+    if (!/^https?:$/.test(URL.parse(value)?.protocol ?? "")) {
+      throw invalidRequest("Not a valid URL", this.name(key), "url_invalid");
+    }
+    return value;
+  }
+
   enumOf<T extends string>(key: string, allowed: readonly T[]): T | undefined {
     const value = this.string(key);
     if (value === undefined) return undefined;

@@ -89,6 +89,8 @@ export interface CheckoutSessionRecord {
   paymentStatus: "unpaid" | "paid";
   customer: string | null;
   customerEmail: string | null;
+  /** Null when the session was created for an existing customer. */
+  customerCreation: "always" | "if_required" | null;
   clientReferenceId: string | null;
   currency: string;
   lineItems: SessionLineItem[];
