@@ -474,6 +474,7 @@ describe("Stripe emulator through the official SDK", () => {
     const monthly = await makePrice(h.stripe, { unitAmount: 1000, interval: "month" });
     const yearly = await makePrice(h.stripe, { unitAmount: 10_000, interval: "year" });
     const { subscription } = await subscribe(h, { price: monthly.id });
+    await h.stripe.subscriptions.update(subscription.id, { cancel_at_period_end: true });
     await h.control("/_emulator/clock/advance", { seconds: 15 * DAY });
     const now = START + 15 * DAY;
     const changed = await h.stripe.subscriptions.update(subscription.id, {
@@ -487,6 +488,8 @@ describe("Stripe emulator through the official SDK", () => {
     );
     const invoice = await h.stripe.invoices.retrieve(changed.latest_invoice as string);
     expect(invoice).toMatchObject({ total: 10_000 - 516, amount_paid: 9484, status: "paid" });
+    // The pending cancellation follows the new period's end.
+    expect(changed.cancel_at).toBe(changed.items.data[0]?.current_period_end);
   });
 
   it("cancels at period end on a clock advance, and at once on DELETE", async () => {

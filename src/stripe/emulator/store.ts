@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { type Metadata, resourceMissing } from "./params.js";
 
 /**
@@ -390,7 +391,11 @@ export class Store {
 }
 
 export function loadStore({ dataFile }: { dataFile: string | null }): Store {
-  if (!dataFile || !existsSync(dataFile)) return new Store();
+  if (!dataFile) return new Store();
+  if (!existsSync(dataFile)) {
+    mkdirSync(path.dirname(dataFile), { recursive: true });
+    return new Store();
+  }
   return Store.deserialize(readFileSync(dataFile, "utf8"));
 }
 

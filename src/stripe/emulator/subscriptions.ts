@@ -165,6 +165,8 @@ export function updateSubscription({
     invoiced = { invoice, outcome };
   }
   if (cancelAtPeriodEnd !== undefined) setCancelAtPeriodEnd({ subscription, cancel: cancelAtPeriodEnd, at });
+  // A restarted cycle moves the end a pending cancellation waits for.
+  if (subscription.cancelAtPeriodEnd) subscription.cancelAt = subscription.periodEnd;
   subscription.metadata = applyMetadata({ current: subscription.metadata, update: metadata });
 
   emitUpdated({ context, subscription, before });
