@@ -203,7 +203,7 @@ ${taxRow}
 <div class="grand"><dt>Total due today</dt><dd id="total" aria-live="polite">${formatAmount({ amount: subtotal + tax, currency })}</dd></div>
 </dl>
 </section>
-<form id="pay" class="card" method="post" action="/checkout/${escapeHtml(session.id)}" novalidate>
+<form id="pay" class="card" method="post" action="/checkout/${escapeHtml(session.id)}">
 ${error}
 <label for="email">Email</label>
 <input id="email" name="email" type="email" autocomplete="email" required value="${escapeHtml(fixedEmail ?? state.email)}"${fixedEmail ? " readonly" : ""}>
