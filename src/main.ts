@@ -43,6 +43,7 @@ export async function startMeterline({
 }): Promise<Meterline> {
   const db = await openDatabase(config.database);
   let emulator: StripeEmulator | null = null;
+  let app: FastifyInstance | null = null;
   try {
     const applied = await migrate({ db });
     if (applied.length) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, "migrated");
@@ -75,6 +76,12 @@ export async function startMeterline({
         gateway: new StripeGateway({ secretKey, apiUrl: emulator.url }),
         webhookSecrets: [webhookSecret],
       };
+    }
+
+    app = await createApp({ config, db, clock, logger, stripe });
+    await app.listen({ port, host });
+    // Once listening, so the emulator's events about the new prices find the webhook.
+    if (emulator) {
       await syncStripeCatalog({
         db: db.kysely,
         stripe: stripe.gateway,
@@ -82,23 +89,22 @@ export async function startMeterline({
         now: clock.now(),
       });
     }
-
-    const app = await createApp({ config, db, clock, logger, stripe });
-    await app.listen({ port, host });
     const running = emulator;
+    const listening = app;
     return {
-      app,
+      app: listening,
       db,
       url: `http://localhost:${port}`,
       stripeEmulator: running,
       demo,
       async close() {
-        await app.close();
+        await listening.close();
         await running?.close();
         await db.close();
       },
     };
   } catch (error) {
+    await app?.close();
     await emulator?.close();
     await db.close();
     throw error;
