@@ -56,7 +56,7 @@ async function benchEngine(database: Database, label: string) {
     createdBy: null,
     now,
   });
-  const config = { ...loadConfig({ NODE_ENV: "production", LOG_LEVEL: "silent" }), database };
+  const config = { ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" }), database };
   // Ingestion never reaches Stripe.
   const stripe = {
     gateway: new StripeGateway({ secretKey: "sk_test_unused", apiUrl: "http://127.0.0.1:9" }),

@@ -44,6 +44,8 @@ describe("loadConfig", () => {
     [{ PORT: "65535" }, "STRIPE_EMULATOR_PORT"],
     [{ STRIPE_API_URL: "localhost" }, "STRIPE_API_URL"],
     [{ CATALOG_FILE: "/nonexistent/catalog.json" }, "CATALOG_FILE"],
+    [{ NODE_ENV: "production" }, "STRIPE_SECRET_KEY"],
+    [{ NODE_ENV: "production", STRIPE_SECRET_KEY: "sk_live_x" }, "STRIPE_WEBHOOK_SECRET"],
   ])("names the bad variable in %o", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

@@ -78,6 +78,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration: STRIPE_EMULATOR_PORT: PORT is 65535, so set the emulator's port",
     );
   }
+  if (vars.NODE_ENV === "production" && (!vars.STRIPE_SECRET_KEY || !vars.STRIPE_WEBHOOK_SECRET)) {
+    throw new ConfigError(
+      "Invalid configuration: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET: production needs a Stripe account; " +
+        "the local emulator only runs outside production",
+    );
+  }
   const publicUrl = (vars.PUBLIC_URL ?? `http://localhost:${vars.PORT}`).replace(/\/+$/, "");
   return {
     env: vars.NODE_ENV,

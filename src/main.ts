@@ -65,7 +65,8 @@ export async function startMeterline({
       const webhookSecret = `whsec_${randomBytes(24).toString("hex")}`;
       emulator = await startStripeEmulator({
         port: config.stripeEmulatorPort,
-        host,
+        // Its control routes pay any session: never reachable from outside this machine.
+        host: "127.0.0.1",
         apiKey: secretKey,
         webhook: { url: `http://127.0.0.1:${port}/v1/webhooks/stripe`, secret: webhookSecret },
         clock,

@@ -263,10 +263,22 @@ for (const engine of engines) {
 }
 
 describe("meterline start in production", () => {
+  it("refuses to start without Stripe keys: the emulator is for development", async () => {
+    const result = await run(["start"], { NODE_ENV: "production", PORT: "0" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("STRIPE_SECRET_KEY");
+  }, 60_000);
+
   it("creates no demo data", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "meterline-prod-"));
     try {
-      const server = await start({ DATA_DIR: dir, NODE_ENV: "production" });
+      const server = await start({
+        DATA_DIR: dir,
+        NODE_ENV: "production",
+        STRIPE_SECRET_KEY: "sk_test_unused",
+        STRIPE_WEBHOOK_SECRET: "whsec_unused",
+      });
+      expect(server.output()).toContain("Stripe: api.stripe.com");
       expect(server.output()).not.toContain("Demo data");
       await stop(server.child);
     } finally {

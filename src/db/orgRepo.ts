@@ -111,5 +111,6 @@ export async function findExistingOrgIds(db: Kysely<Schema>, ids: string[]): Pro
  * organization (webhook convergence, checkouts) take turns, so a stale read cannot win.
  */
 export async function lockOrg(db: Kysely<Schema>, orgId: string): Promise<OrgRow | undefined> {
-  return db.selectFrom("orgs").select(orgColumns).where("id", "=", orgId).forUpdate().executeTakeFirst();
+  // NO KEY UPDATE: rows that reference the organization (usage events) can still be written.
+  return db.selectFrom("orgs").select(orgColumns).where("id", "=", orgId).forNoKeyUpdate().executeTakeFirst();
 }

@@ -44,7 +44,7 @@ export async function refreshSubscription({
   stripe: StripeGateway;
   orgId: string;
   now: Date;
-  logger?: Pick<Logger, "warn"> | undefined;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord | null> {
   return inTransaction(db, async (tx) => {
     await lockOrg(tx, orgId);

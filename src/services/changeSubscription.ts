@@ -1,7 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Schema } from "../db/schema.js";
-import { findSubscription } from "../db/subscriptionRepo.js";
 import type { Catalog, Interval, Plan } from "../domain/catalog.js";
 import { AppError } from "../domain/errors.js";
 import { isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
@@ -11,8 +10,10 @@ import { stripePriceFor } from "./syncStripeCatalog.js";
 
 /**
  * Moves the organization's one subscription to another plan or interval, prorated and invoiced
- * by Stripe now; the subscription keeps its id. Asking for the plan it is already on changes
+ * by Stripe now; the subscription keeps its id. An upgrade whose proration cannot be paid is
+ * refused (`payment_failed`) and changes nothing. Asking for the plan it is already on changes
  * nothing (a retried request is harmless), except that it withdraws a pending cancellation.
+ * Decisions are taken on Stripe's state, read first, not on what the last webhook left.
  */
 export async function changeSubscription({
   db,
@@ -31,20 +32,14 @@ export async function changeSubscription({
   plan: Plan;
   interval: Interval;
   now: Date;
-  logger?: Pick<Logger, "warn"> | undefined;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord> {
-  const current = await liveSubscription(db, orgId);
+  const current = await liveSubscription({ db, stripe, orgId, now, logger });
   if (current.plan === plan.id && current.interval === interval && !current.cancelAtPeriodEnd) return current;
   const priceId = await stripePriceFor({ db, stripe, catalog, plan, interval, now });
   const facts = await stripe.retrieveSubscription(current.stripeSubscriptionId);
   if (facts.priceId !== priceId || facts.cancelAtPeriodEnd) {
-    await stripe.changeSubscriptionPrice({
-      subscriptionId: facts.id,
-      itemId: facts.itemId,
-      priceId,
-      // The same change of the same period is one change, however often it is asked for.
-      idempotencyKey: `change-${facts.id}-${priceId}-${facts.currentPeriodStart.getTime()}`,
-    });
+    await stripe.changeSubscriptionPrice({ subscriptionId: facts.id, itemId: facts.itemId, priceId });
   }
   return (await refreshSubscription({ db, stripe, orgId, now, logger })) ?? current;
 }
@@ -61,16 +56,29 @@ export async function cancelSubscription({
   stripe: StripeGateway;
   orgId: string;
   now: Date;
-  logger?: Pick<Logger, "warn"> | undefined;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord> {
-  const current = await liveSubscription(db, orgId);
+  const current = await liveSubscription({ db, stripe, orgId, now, logger });
   if (current.cancelAtPeriodEnd) return current;
   await stripe.setCancelAtPeriodEnd({ subscriptionId: current.stripeSubscriptionId, cancel: true });
   return (await refreshSubscription({ db, stripe, orgId, now, logger })) ?? current;
 }
 
-async function liveSubscription(db: Kysely<Schema>, orgId: string): Promise<SubscriptionRecord> {
-  const current = await findSubscription(db, orgId);
+/** The subscription as Stripe has it now (a webhook may not have arrived yet), which must be live. */
+async function liveSubscription({
+  db,
+  stripe,
+  orgId,
+  now,
+  logger,
+}: {
+  db: Kysely<Schema>;
+  stripe: StripeGateway;
+  orgId: string;
+  now: Date;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
+}): Promise<SubscriptionRecord> {
+  const current = await refreshSubscription({ db, stripe, orgId, now, logger });
   if (!current || !isLive(current.status)) {
     throw new AppError(
       "no_subscription",

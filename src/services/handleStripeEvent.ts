@@ -65,7 +65,7 @@ export async function handleStripeEvent({
   stripe: StripeGateway;
   event: StripeEvent;
   now: Date;
-  logger?: Pick<Logger, "warn"> | undefined;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<EventOutcome> {
   if (await isStripeEventProcessed(db, event.id)) return "duplicate";
   const object = event.data.object;
@@ -107,7 +107,7 @@ async function applyCheckout({
   orgId: string;
   sessionId: string;
   now: Date;
-  logger?: Pick<Logger, "warn"> | undefined;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<void> {
   const session = await stripe.retrieveCheckout(sessionId);
   if (session.orgId !== orgId) {

@@ -1,15 +1,12 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import { lockOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
-import {
-  closeCheckoutSession,
-  findSubscription,
-  insertCheckoutSession,
-  openCheckoutSessions,
-} from "../db/subscriptionRepo.js";
+import { closeCheckoutSession, insertCheckoutSession, openCheckoutSessions } from "../db/subscriptionRepo.js";
+import { inTransaction } from "../db/transaction.js";
 import type { Catalog, Interval, Plan } from "../domain/catalog.js";
 import { AppError } from "../domain/errors.js";
-import { isLive } from "../domain/subscriptions.js";
+import { isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
 import type { StripeGateway } from "../stripe/gateway.js";
 import { ensureStripeCustomer, refreshSubscription } from "./billingAccount.js";
 import { stripePriceFor } from "./syncStripeCatalog.js";
@@ -41,46 +38,50 @@ export async function startSubscriptionCheckout({
   plan: Plan;
   interval: Interval;
   now: Date;
-  logger?: Pick<Logger, "warn"> | undefined;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<{ checkoutUrl: string; sessionId: string }> {
-  await refuseIfSubscribed(await findSubscription(db, orgId));
-  const priceId = await stripePriceFor({ db, stripe, catalog, plan, interval, now });
-  const customerId = await ensureStripeCustomer({ db, stripe, orgId });
-  for (const sessionId of await openCheckoutSessions(db, { orgId, mode: "subscription" })) {
-    const outcome = await stripe.expireCheckout(sessionId);
-    const session = outcome === "expired" ? null : await stripe.retrieveCheckout(sessionId);
-    await closeCheckoutSession(db, {
-      orgId,
-      sessionId,
-      status: session?.status === "complete" ? "complete" : "expired",
-    });
-    if (session?.status === "complete") {
-      await refuseIfSubscribed(await refreshSubscription({ db, stripe, orgId, now, logger }));
+  // One checkout of an organization at a time: two racing requests cannot both leave a payable
+  // session open (which could end in two subscriptions).
+  return inTransaction(db, async (tx) => {
+    await lockOrg(tx, orgId);
+    // Stripe's word, not the last webhook's: a subscription it has counts even if unannounced.
+    refuseIfSubscribed(await refreshSubscription({ db: tx, stripe, orgId, now, logger }));
+    const priceId = await stripePriceFor({ db: tx, stripe, catalog, plan, interval, now });
+    const customerId = await ensureStripeCustomer({ db: tx, stripe, orgId });
+    for (const sessionId of await openCheckoutSessions(tx, { orgId, mode: "subscription" })) {
+      const status = await stripe.expireCheckout(sessionId);
+      await closeCheckoutSession(tx, {
+        orgId,
+        sessionId,
+        status: status === "complete" ? "complete" : "expired",
+      });
+      if (status === "complete")
+        refuseIfSubscribed(await refreshSubscription({ db: tx, stripe, orgId, now, logger }));
     }
-  }
-  const consoleUrl = `${publicUrl}/plans?org=${encodeURIComponent(orgId)}`;
-  const session = await stripe.createSubscriptionCheckout({
-    customerId,
-    orgId,
-    priceId,
-    plan: plan.id,
-    interval,
-    successUrl: `${consoleUrl}&checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-    cancelUrl: `${consoleUrl}&checkout=canceled`,
+    const consoleUrl = `${publicUrl}/plans?org=${encodeURIComponent(orgId)}`;
+    const session = await stripe.createSubscriptionCheckout({
+      customerId,
+      orgId,
+      priceId,
+      plan: plan.id,
+      interval,
+      successUrl: `${consoleUrl}&checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+      cancelUrl: `${consoleUrl}&checkout=canceled`,
+    });
+    await insertCheckoutSession(tx, {
+      orgId,
+      sessionId: session.id,
+      mode: "subscription",
+      plan: plan.id,
+      interval,
+      createdBy: userId,
+      now,
+    });
+    return { checkoutUrl: session.url, sessionId: session.id };
   });
-  await insertCheckoutSession(db, {
-    orgId,
-    sessionId: session.id,
-    mode: "subscription",
-    plan: plan.id,
-    interval,
-    createdBy: userId,
-    now,
-  });
-  return { checkoutUrl: session.url, sessionId: session.id };
 }
 
-async function refuseIfSubscribed(subscription: { status: Parameters<typeof isLive>[0] } | null | undefined) {
+function refuseIfSubscribed(subscription: SubscriptionRecord | null): void {
   if (subscription && isLive(subscription.status)) {
     throw new AppError(
       "subscription_exists",

@@ -26,7 +26,7 @@ export async function syncOrgSubscription({
   stripe: StripeGateway;
   orgId: string;
   now: Date;
-  logger?: Pick<Logger, "warn"> | undefined;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord | null> {
   const existing = (await findSubscription(tx, orgId)) ?? null;
   const customerId = await findCustomerId(tx, orgId);
@@ -40,7 +40,15 @@ export async function syncOrgSubscription({
     );
     return false;
   });
-  const chosen = ours.find((subscription) => isLive(subscription.status)) ?? ours[0];
+  const live = ours.filter((subscription) => isLive(subscription.status));
+  if (live.length > 1) {
+    // Checkout is serialized per organization, so this needs a person: refund and cancel one.
+    logger?.error(
+      { org_id: orgId, subscriptions: live.map((subscription) => subscription.id) },
+      "organization has several live Stripe subscriptions; keeping the newest",
+    );
+  }
+  const chosen = live[0] ?? ours[0];
   if (!chosen) return existing;
   const record = recordOf({ facts: chosen, existing, now });
   if (!existing || !sameRecord(existing, record)) await saveSubscription(tx, { orgId, record, now });

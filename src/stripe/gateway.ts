@@ -116,19 +116,16 @@ export class StripeGateway {
     plan: string;
   }): Promise<StripePriceFacts> {
     return reach(async () => {
-      const price = await this.sdk.prices.create(
-        {
-          product: productId,
-          currency,
-          unit_amount: unitAmountCents,
-          recurring: { interval },
-          lookup_key: lookupKey,
-          transfer_lookup_key: true,
-          nickname: `${plan} ${interval}ly`,
-          metadata: { meterline_plan: plan, meterline_interval: interval },
-        },
-        { idempotencyKey: `price-${lookupKey}-${unitAmountCents}-${currency}` },
-      );
+      const price = await this.sdk.prices.create({
+        product: productId,
+        currency,
+        unit_amount: unitAmountCents,
+        recurring: { interval },
+        lookup_key: lookupKey,
+        transfer_lookup_key: true,
+        nickname: `${plan} ${interval}ly`,
+        metadata: { meterline_plan: plan, meterline_interval: interval },
+      });
       return priceFacts(price);
     });
   }
@@ -196,13 +193,20 @@ export class StripeGateway {
     });
   }
 
-  /** Expires a session still open; one already paid or expired is left as it is. */
-  async expireCheckout(sessionId: string): Promise<"expired" | "not_open"> {
+  /**
+   * Expires a session still open and answers the session's status afterwards: "complete" when
+   * it was paid first, even between our read and the expiry.
+   */
+  async expireCheckout(sessionId: string): Promise<string | null> {
     return reach(async () => {
       const session = await this.sdk.checkout.sessions.retrieve(sessionId);
-      if (session.status !== "open") return "not_open";
-      await this.sdk.checkout.sessions.expire(sessionId);
-      return "expired";
+      if (session.status !== "open") return session.status;
+      try {
+        return (await this.sdk.checkout.sessions.expire(sessionId)).status;
+      } catch (error) {
+        if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) throw error;
+        return (await this.sdk.checkout.sessions.retrieve(sessionId)).status;
+      }
     });
   }
 
@@ -240,28 +244,26 @@ export class StripeGateway {
     });
   }
 
-  /** Moves the one subscription to another price, prorated and invoiced now; its id stays. */
+  /**
+   * Moves the one subscription to another price, prorated and invoiced now; its id stays. If the
+   * proration cannot be paid, Stripe leaves the subscription as it was (`payment_failed`).
+   */
   async changeSubscriptionPrice({
     subscriptionId,
     itemId,
     priceId,
-    idempotencyKey,
   }: {
     subscriptionId: string;
     itemId: string;
     priceId: string;
-    idempotencyKey: string;
   }): Promise<void> {
     await reach(() =>
-      this.sdk.subscriptions.update(
-        subscriptionId,
-        {
-          items: [{ id: itemId, price: priceId }],
-          proration_behavior: "always_invoice",
-          cancel_at_period_end: false,
-        },
-        { idempotencyKey },
-      ),
+      this.sdk.subscriptions.update(subscriptionId, {
+        items: [{ id: itemId, price: priceId }],
+        proration_behavior: "always_invoice",
+        payment_behavior: "error_if_incomplete",
+        cancel_at_period_end: false,
+      }),
     );
   }
 
@@ -351,18 +353,32 @@ function subscriptionFacts(subscription: Stripe.Subscription): StripeSubscriptio
   };
 }
 
-/** Stripe out of reach (network, timeouts, its own 5xx, rate limits) is a 503 the caller may retry. */
+/**
+ * Stripe out of reach (network, timeouts, its own 5xx, rate limits) is a 503 the caller may
+ * retry; a declined card is the customer's to fix. Any other refusal means Meterline asked
+ * wrongly or is misconfigured (a bad key, a deleted customer): a 500, logged, never blamed on the
+ * caller.
+ */
 async function reach<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
+    if (!(error instanceof Stripe.errors.StripeError)) throw error;
     if (
       error instanceof Stripe.errors.StripeConnectionError ||
       error instanceof Stripe.errors.StripeAPIError ||
       error instanceof Stripe.errors.StripeRateLimitError
     ) {
-      throw new AppError("unavailable", `Stripe could not be reached (${error.message}); try again`);
+      throw new AppError("unavailable", "Stripe could not be reached; try again");
     }
-    throw error;
+    if (error instanceof Stripe.errors.StripeCardError) {
+      throw new AppError("payment_failed", `The payment failed: ${error.message}`);
+    }
+    throw new Error(
+      `Stripe refused a request (${error.type}, ${error.code ?? "no code"}): ${error.message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
