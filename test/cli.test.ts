@@ -262,6 +262,41 @@ for (const engine of engines) {
   });
 }
 
+describe("meterline stripe-emulator", () => {
+  it("serves Stripe's API with the key it prints, until stopped", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "meterline-emulator-"));
+    const child = spawn(process.execPath, [bin, "stripe-emulator"], {
+      env: { ...process.env, DATA_DIR: dir, STRIPE_EMULATOR_PORT: "0", LOG_LEVEL: "warn" },
+      stdio: "pipe",
+    });
+    try {
+      let output = "";
+      const printed = await new Promise<RegExpExecArray>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no banner within 30 s:\n${output}`)), 30_000);
+        child.stdout.on("data", (chunk) => {
+          output += chunk;
+          const match = /STRIPE_SECRET_KEY=(\S+) STRIPE_WEBHOOK_SECRET=\S+ STRIPE_API_URL=(\S+)/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match);
+          }
+        });
+      });
+      const [, key, url] = printed;
+      const customers = await fetch(`${url}/v1/customers`, { headers: { authorization: `Bearer ${key}` } });
+      expect(customers.status).toBe(200);
+      expect(await customers.json()).toMatchObject({ object: "list", data: [] });
+      const wrongKey = await fetch(`${url}/v1/customers`, {
+        headers: { authorization: "Bearer sk_test_wrong" },
+      });
+      expect(wrongKey.status).toBe(401);
+    } finally {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe("meterline start in production", () => {
   it("refuses to start without Stripe keys: the emulator is for development", async () => {
     const result = await run(["start"], { NODE_ENV: "production", PORT: "0" });

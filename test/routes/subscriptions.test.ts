@@ -116,6 +116,7 @@ describeEachEngine("plans and subscriptions", (ctx) => {
       expect(end - start).toBeGreaterThanOrEqual(365 * DAY);
       expect(end - start).toBeLessThanOrEqual(366 * DAY);
       expect(body.cancel_at_period_end).toBe(false);
+      expect(body.anchor_day).toBe(new Date(body.current_period_start).getUTCDate());
     });
 
     it("keeps one Stripe customer per organization and refuses a second subscription", async () => {

@@ -22,6 +22,11 @@ const subscription = z.object({
   status: z.string().describe("trialing, active, past_due, canceled, unpaid, … or none"),
   current_period_start: timestamp.nullable(),
   current_period_end: timestamp.nullable(),
+  anchor_day: z
+    .number()
+    .int()
+    .nullable()
+    .describe("day of month (UTC) billing cycles start on; null: calendar months, without a subscription"),
   cancel_at_period_end: z.boolean(),
   trial_ends_at: timestamp,
   grace_ends_at: timestamp.nullable().describe("while past due: when service stops unless paid"),
@@ -37,6 +42,7 @@ function subscriptionView(standing: PlanStanding): z.output<typeof subscription>
     status: standing.status,
     current_period_start: standing.currentPeriodStart,
     current_period_end: standing.currentPeriodEnd,
+    anchor_day: standing.source === "subscription" ? (standing.subscription?.anchorDay ?? null) : null,
     cancel_at_period_end: standing.cancelAtPeriodEnd,
     trial_ends_at: standing.trialEndsAt,
     grace_ends_at: standing.graceEndsAt,
