@@ -7,14 +7,17 @@ import type { Schema } from "./schema.js";
 
 /**
  * Postgres type oids whose text form we parse ourselves. int8 becomes a `bigint` and numeric
- * stays a string, on both engines, so money read from the database never becomes a JS number.
+ * stays a string, on both engines, so money read from the database never becomes a JS number;
+ * a date stays its `YYYY-MM-DD` text, a UTC day, never shifted by the process's time zone.
  * This is the only place that decides it.
  */
 const INT8 = 20;
 const NUMERIC = 1700;
+const DATE = 1082;
 const parsers: Record<number, (text: string) => unknown> = {
   [INT8]: (text) => BigInt(text),
   [NUMERIC]: (text) => text,
+  [DATE]: (text) => text,
 };
 
 /** A transaction on a raw connection, for SQL scripts of several statements (migrations). */

@@ -30,6 +30,7 @@ export interface OrgsTable {
   country: string | null;
   created_at: CreatedAt;
   trial_ends_at: Date;
+  cycle_anchor_day: ColumnType<number, number | undefined, number>;
 }
 
 export interface OrgMembersTable {
@@ -122,6 +123,27 @@ export interface ContactRequestsTable {
   created_at: CreatedAt;
 }
 
+export interface UsageDailyTable {
+  org_id: string;
+  metric: "bandwidth" | "build_minutes";
+  day: string;
+  quantity: bigint;
+}
+
+export interface MauDevicesTable {
+  org_id: string;
+  cycle_start: string;
+  device_id: string;
+  first_seen: string;
+}
+
+export interface StorageGaugesTable {
+  org_id: string;
+  app_id: string;
+  bytes: bigint;
+  measured_at: Date;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -142,5 +164,8 @@ export interface Schema {
   stripe_prices: StripePricesTable;
   stripe_events: StripeEventsTable;
   contact_requests: ContactRequestsTable;
+  usage_daily: UsageDailyTable;
+  mau_devices: MauDevicesTable;
+  storage_gauges: StorageGaugesTable;
   schema_migrations: SchemaMigrationsTable;
 }
