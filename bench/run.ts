@@ -14,6 +14,7 @@ import { systemClock } from "../src/domain/clock.js";
 import { createApp } from "../src/http/app.js";
 import { createApiKey } from "../src/services/apiKeys.js";
 import { createOrg } from "../src/services/createOrg.js";
+import { EntitlementCache } from "../src/services/entitlementCache.js";
 import { signUp } from "../src/services/signUp.js";
 import { StripeGateway } from "../src/stripe/gateway.js";
 
@@ -62,7 +63,15 @@ async function benchEngine(database: Database, label: string) {
     gateway: new StripeGateway({ secretKey: "sk_test_unused", apiUrl: "http://127.0.0.1:9" }),
     webhookSecrets: [],
   };
-  const app = await createApp({ config, db, clock: systemClock, logger: pino({ level: "silent" }), stripe });
+  const entitlements = new EntitlementCache({ db: db.kysely, catalog: config.catalog, clock: systemClock });
+  const app = await createApp({
+    config,
+    db,
+    clock: systemClock,
+    logger: pino({ level: "silent" }),
+    stripe,
+    entitlements,
+  });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;

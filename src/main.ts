@@ -10,6 +10,7 @@ import { freePort } from "./freePort.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/deps.js";
 import { createLogger } from "./logger.js";
+import { startEntitlementCache } from "./services/entitlementCache.js";
 import { type DemoCredentials, seedDemo } from "./services/seedDemo.js";
 import { syncStripeCatalog } from "./services/syncStripeCatalog.js";
 import { type StripeEmulator, startStripeEmulator } from "./stripe/emulator/index.js";
@@ -44,6 +45,7 @@ export async function startMeterline({
   const db = await openDatabase(config.database);
   let emulator: StripeEmulator | null = null;
   let app: FastifyInstance | null = null;
+  let stopListening: (() => Promise<void>) | null = null;
   try {
     const applied = await migrate({ db });
     if (applied.length) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, "migrated");
@@ -79,7 +81,9 @@ export async function startMeterline({
       };
     }
 
-    app = await createApp({ config, db, clock, logger, stripe });
+    const entitlements = await startEntitlementCache({ db, catalog: config.catalog, clock });
+    stopListening = entitlements.stop;
+    app = await createApp({ config, db, clock, logger, stripe, entitlements: entitlements.cache });
     await app.listen({ port, host });
     // Once listening, so the emulator's events about the new prices find the webhook.
     if (emulator) {
@@ -92,6 +96,7 @@ export async function startMeterline({
     }
     const running = emulator;
     const listening = app;
+    const unlisten = stopListening;
     return {
       app: listening,
       db,
@@ -100,12 +105,14 @@ export async function startMeterline({
       demo,
       async close() {
         await listening.close();
+        await unlisten();
         await running?.close();
         await db.close();
       },
     };
   } catch (error) {
     await app?.close();
+    await stopListening?.();
     await emulator?.close();
     await db.close();
     throw error;

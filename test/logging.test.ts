@@ -4,6 +4,7 @@ import { loadConfig } from "../src/config.js";
 import { systemClock } from "../src/domain/clock.js";
 import { createApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
+import { EntitlementCache } from "../src/services/entitlementCache.js";
 import { StripeGateway } from "../src/stripe/gateway.js";
 import { createTestDatabase, type TestDatabase } from "./support/databases.js";
 
@@ -26,6 +27,11 @@ describe("request logging", () => {
       db: database.db,
       clock: systemClock,
       logger: createLogger({ logLevel: "info" }, sink),
+      entitlements: new EntitlementCache({
+        db: database.db.kysely,
+        catalog: config.catalog,
+        clock: systemClock,
+      }),
       // No route here reaches Stripe.
       stripe: {
         gateway: new StripeGateway({ secretKey: "sk_test_unused", apiUrl: "http://127.0.0.1:9" }),

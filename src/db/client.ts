@@ -32,6 +32,16 @@ export interface Db {
   scriptTransaction<T>(work: (tx: ScriptTransaction) => Promise<T>): Promise<T>;
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
+  /**
+   * Calls `onPayload` for every NOTIFY on `channel`, from any process sharing the database,
+   * after the notifying transaction commits. `onGap` runs when notifications may have been
+   * missed (the listening connection was lost and is back).
+   */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onGap?: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -77,9 +87,60 @@ function openPostgres(url: string): Db {
     async ping() {
       await sql`SELECT 1`.execute(kysely);
     },
+    listen: (channel, onPayload, onGap) => listenPostgres({ url, channel, onPayload, onGap }),
     async close() {
       await kysely.destroy();
     },
+  };
+}
+
+/** A dedicated connection for LISTEN, reconnecting with backoff when the server goes away. */
+async function listenPostgres({
+  url,
+  channel,
+  onPayload,
+  onGap,
+}: {
+  url: string;
+  channel: string;
+  onPayload: (payload: string) => void;
+  onGap: (() => void) | undefined;
+}): Promise<() => Promise<void>> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let delay = 100;
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: url });
+    next.on("notification", (message) => {
+      if (message.channel === channel && message.payload !== undefined) onPayload(message.payload);
+    });
+    const lost = () => {
+      void next.end().catch(() => {});
+      if (client !== next) return;
+      client = null;
+      if (!stopped) setTimeout(reconnect, delay).unref();
+    };
+    next.on("error", lost);
+    next.on("end", lost);
+    await next.connect();
+    await next.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+    client = next;
+    delay = 100;
+  };
+  const reconnect = () => {
+    if (stopped || client) return;
+    connect().then(
+      () => onGap?.(),
+      () => {
+        delay = Math.min(delay * 2, 5_000);
+        setTimeout(reconnect, delay).unref();
+      },
+    );
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    await client?.end().catch(() => {});
   };
 }
 
@@ -106,6 +167,11 @@ async function openPglite(dataDir: string | null): Promise<Db> {
       ),
     async ping() {
       await sql`SELECT 1`.execute(kysely);
+    },
+    // One process holds a PGlite database, so its own notifications are the only ones.
+    listen: async (channel, onPayload) => {
+      const unlisten = await kysely.connection().execute(() => pglite.listen(channel, onPayload));
+      return () => unlisten();
     },
     async close() {
       await kysely.destroy();

@@ -4,11 +4,20 @@ import type { OrgsTable, Schema } from "./schema.js";
 
 export type OrgRow = Pick<OrgsTable, "id" | "name" | "billing_email" | "country" | "trial_ends_at"> & {
   created_at: Date;
+  cycle_anchor_day: number;
 };
 
-const orgColumns = ["id", "name", "billing_email", "country", "created_at", "trial_ends_at"] as const;
+const orgColumns = [
+  "id",
+  "name",
+  "billing_email",
+  "country",
+  "created_at",
+  "trial_ends_at",
+  "cycle_anchor_day",
+] as const;
 
-export async function insertOrg(db: Kysely<Schema>, org: OrgRow): Promise<OrgRow> {
+export async function insertOrg(db: Kysely<Schema>, org: Omit<OrgRow, "cycle_anchor_day">): Promise<OrgRow> {
   return db.insertInto("orgs").values(org).returning(orgColumns).executeTakeFirstOrThrow();
 }
 

@@ -1,7 +1,8 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Interval } from "../domain/catalog.js";
 import type { SubscriptionRecord } from "../domain/subscriptions.js";
 import type { Schema } from "./schema.js";
+import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
 /** Subscriptions, the Stripe customer of each organization, and the Checkout Sessions opened. */
 
@@ -47,6 +48,8 @@ export async function saveSubscription(
     .values({ org_id: orgId, ...values })
     .onConflict((oc) => oc.column("org_id").doUpdateSet(values))
     .execute();
+  // Every process's entitlement cache learns of it once this commits.
+  await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
 }
 
 export async function findCustomerId(db: Kysely<Schema>, orgId: string): Promise<string | undefined> {

@@ -14,6 +14,7 @@ import type { AppDeps } from "./deps.js";
 import { registerErrorHandlers } from "./errors.js";
 import { authRoutes } from "./routes/auth.js";
 import { checkoutReturnRoutes } from "./routes/checkoutReturn.js";
+import { entitlementRoutes } from "./routes/entitlements.js";
 import { healthRoutes } from "./routes/health.js";
 import { orgRoutes } from "./routes/orgs.js";
 import { planRoutes } from "./routes/plans.js";
@@ -80,6 +81,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(authRoutes, { deps });
     await api.register(orgRoutes, { deps });
     await api.register(usageRoutes, { deps });
+    await api.register(entitlementRoutes, { deps });
     await api.register(planRoutes, { deps });
     await api.register(subscriptionRoutes, { deps });
     await api.register(stripeWebhookRoutes, { deps });

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import type { Clock } from "../domain/clock.js";
+import type { EntitlementCache } from "../services/entitlementCache.js";
 import type { StripeGateway } from "../stripe/gateway.js";
 
 /** What the HTTP layer is given by the composition root; it builds none of it itself. */
@@ -12,4 +13,5 @@ export interface AppDeps {
   logger: Logger;
   /** Stripe (or the local emulator) and the secrets its webhook deliveries are signed with. */
   stripe: { gateway: StripeGateway; webhookSecrets: string[] };
+  entitlements: EntitlementCache;
 }

@@ -1,12 +1,12 @@
 import type { Kysely } from "kysely";
-import { findOrg } from "../db/orgRepo.js";
+import { findOrg, type OrgRow } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findSubscription } from "../db/subscriptionRepo.js";
 import type { Catalog } from "../domain/catalog.js";
 import { AppError } from "../domain/errors.js";
 import { type PlanStanding, planStanding } from "../domain/subscriptions.js";
 
-/** The organization's plan right now: its subscription, its trial, or nothing. */
+/** The organization and its plan right now: its subscription, its trial, or nothing. */
 export async function readPlanStanding({
   db,
   catalog,
@@ -17,14 +17,15 @@ export async function readPlanStanding({
   catalog: Catalog;
   orgId: string;
   now: Date;
-}): Promise<PlanStanding> {
+}): Promise<{ org: OrgRow; standing: PlanStanding }> {
   const [org, subscription] = await Promise.all([findOrg(db, orgId), findSubscription(db, orgId)]);
-  if (!org) throw new AppError("not_found", "organization not found");
-  return planStanding({
+  if (!org) throw new AppError("not_found", `Organization ${orgId} not found`);
+  const standing = planStanding({
     subscription: subscription ?? null,
     trialStartedAt: org.created_at,
     trialEndsAt: org.trial_ends_at,
     catalog,
     now,
   });
+  return { org, standing };
 }

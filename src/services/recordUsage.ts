@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { findExistingOrgIds } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
+import { recordAggregates } from "../db/usageAggregateRepo.js";
 import { findPayloadHashes, insertNewUsageEvents, type UsageEventRow } from "../db/usageEventRepo.js";
 import { sha256Hex } from "../domain/sha256.js";
 import {
@@ -23,7 +24,8 @@ export interface RecordUsageResult {
 }
 
 /**
- * Records a batch of usage events, each accepted or rejected on its own. An event id is unique
+ * Records a batch of usage events, each accepted or rejected on its own, and folds the accepted
+ * ones into the aggregates in the same transaction. An event id is unique
  * per org forever: the same event again is a duplicate (counted once), another event under a
  * used id is rejected. A repeat of a stored event is a duplicate even once it is too old to be
  * accepted anew, so a sender retrying late learns it was kept. Everything accepted is committed
@@ -95,6 +97,10 @@ export async function recordUsage({
       [...offered.values()].map(({ row }) => row),
     );
     const inserted = new Set(insertedRows.map((row) => JSON.stringify([row.org_id, row.id])));
+    await recordAggregates(
+      tx,
+      [...offered].filter(([key]) => inserted.has(key)).map(([, { row }]) => row),
+    );
     const lookups = new Set([
       ...[...offered.keys()].filter((key) => !inserted.has(key)),
       ...compared.map((c) => c.key),

@@ -1,7 +1,10 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import { findOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findCustomerId, findSubscription, saveSubscription } from "../db/subscriptionRepo.js";
+import { rekeyMauDevices } from "../db/usageAggregateRepo.js";
+import { cycleContaining } from "../domain/cycles.js";
 import { newId } from "../domain/ids.js";
 import { anchorDayOf, isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
 import type { StripeGateway, StripeSubscriptionFacts } from "../stripe/gateway.js";
@@ -52,6 +55,7 @@ export async function syncOrgSubscription({
   if (!chosen) return existing;
   const record = recordOf({ facts: chosen, existing, now });
   if (!existing || !sameRecord(existing, record)) await saveSubscription(tx, { orgId, record, now });
+  await followCycleAnchor({ tx, orgId, anchorDay: isLive(record.status) ? record.anchorDay : 1, now });
   return record;
 }
 
@@ -92,4 +96,27 @@ function sameRecord(a: SubscriptionRecord, b: SubscriptionRecord): boolean {
     a.cancelAtPeriodEnd === b.cancelAtPeriodEnd &&
     a.pastDueSince?.getTime() === b.pastDueSince?.getTime()
   );
+}
+
+const RECOUNT_DAYS = 62;
+
+/**
+ * Usage is counted by cycles of the organization's anchor day: its live subscription's, else
+ * the 1st. When that changes, the recent MAU aggregate is recounted from the raw events.
+ */
+async function followCycleAnchor({
+  tx,
+  orgId,
+  anchorDay,
+  now,
+}: {
+  tx: Kysely<Schema>;
+  orgId: string;
+  anchorDay: number;
+  now: Date;
+}): Promise<void> {
+  const org = await findOrg(tx, orgId);
+  if (!org || org.cycle_anchor_day === anchorDay) return;
+  const from = cycleContaining({ at: new Date(now.getTime() - RECOUNT_DAYS * 86_400_000), anchorDay }).start;
+  await rekeyMauDevices(tx, { orgId, anchorDay, from });
 }

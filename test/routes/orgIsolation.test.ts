@@ -27,6 +27,9 @@ const samples: Record<string, (ids: Ids) => unknown> = {
   "POST /v1/orgs/{org}/subscription/cancel": () => undefined,
   "POST /v1/orgs/{org}/billing-portal": () => undefined,
   "POST /v1/orgs/{org}/contact-sales": () => ({ message: "We need 50M MAU" }),
+  "GET /v1/orgs/{org}/usage": () => undefined,
+  "GET /v1/orgs/{org}/usage/daily": () => undefined,
+  "GET /v1/orgs/{org}/entitlements": () => undefined,
 };
 
 /** Routes that only owners and billing admins may use. */

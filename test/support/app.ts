@@ -7,6 +7,7 @@ import type { Db } from "../../src/db/client.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
+import { type EntitlementCache, startEntitlementCache } from "../../src/services/entitlementCache.js";
 import { type StripeEmulator, startStripeEmulator } from "../../src/stripe/emulator/index.js";
 import { StripeGateway } from "../../src/stripe/gateway.js";
 import { availableEngines, createTestDatabase, type Engine } from "./databases.js";
@@ -23,6 +24,7 @@ export interface TestContext {
   stripeEmulator: StripeEmulator;
   stripe: StripeGateway;
   webhookSecret: string;
+  entitlements: EntitlementCache;
 }
 
 const engines = await availableEngines();
@@ -40,6 +42,7 @@ export function describeEachEngine(name: string, suite: (ctx: TestContext) => vo
       };
       const ctx = { engine, clock } as TestContext;
       let drop: () => Promise<void> = async () => {};
+      let stopListening: () => Promise<void> = async () => {};
       beforeAll(async () => {
         const database = await createTestDatabase(engine);
         drop = database.drop;
@@ -58,18 +61,23 @@ export function describeEachEngine(name: string, suite: (ctx: TestContext) => vo
         });
         ctx.stripe = new StripeGateway({ secretKey: apiKey, apiUrl: ctx.stripeEmulator.url });
         const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url });
+        const entitlements = await startEntitlementCache({ db: database.db, catalog: config.catalog, clock });
+        stopListening = entitlements.stop;
+        ctx.entitlements = entitlements.cache;
         ctx.app = await createApp({
           config: { ...config, database: database.config },
           db: database.db,
           clock,
           logger: pino({ level: "silent" }),
           stripe: { gateway: ctx.stripe, webhookSecrets: [ctx.webhookSecret] },
+          entitlements: entitlements.cache,
         });
         await ctx.app.listen({ port, host: "127.0.0.1" });
       });
       afterAll(async () => {
         await ctx.stripeEmulator?.close();
         await ctx.app?.close();
+        await stopListening();
         await drop();
       });
       suite(ctx);

@@ -63,7 +63,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = asyn
     return plan;
   };
   const standingOf = async (orgId: string) =>
-    subscriptionView(await readPlanStanding({ db, catalog, orgId, now: deps.clock.now() }));
+    subscriptionView((await readPlanStanding({ db, catalog, orgId, now: deps.clock.now() })).standing);
 
   app.get(
     "/v1/orgs/:org/subscription",

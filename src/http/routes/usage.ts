@@ -1,9 +1,44 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { billingUnits } from "../../domain/catalog.js";
+import { formatCredits } from "../../domain/money.js";
+import { GIB, type MetricUsage, toNumber } from "../../domain/usage.js";
+import { type Metric, metrics } from "../../domain/usageEvents.js";
+import { readDailyUsage, readUsage } from "../../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../../services/recordUsage.js";
-import { keyAccess } from "../auth.js";
+import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
-import { errorResponses } from "../schemas.js";
+import { errorResponses, orgParams, timestamp } from "../schemas.js";
+
+const metricUsage = z.object({
+  unit: z.string().describe("MAU, GiB, GiB-month or minute"),
+  used: z.number(),
+  included: z.number(),
+  percent: z.number().nullable().describe("used ÷ included × 100; null with nothing included"),
+  overage: z.number(),
+  overage_cost: z.string().describe("credits, a decimal string"),
+  forecast: z.object({
+    at_cycle_end: z.number().describe("usage at the cycle's end if the rate so far holds"),
+    quota_reached_on: timestamp.nullable().describe("when that rate reaches the quota, within this cycle"),
+  }),
+});
+
+function metricView(metric: Metric, usage: MetricUsage): z.output<typeof metricUsage> {
+  return {
+    unit: billingUnits[metric],
+    used: toNumber(usage.used),
+    included: toNumber(usage.included),
+    percent: usage.percent,
+    overage: toNumber(usage.overage),
+    overage_cost: formatCredits(usage.overageCostMicros),
+    forecast: {
+      at_cycle_end: toNumber(usage.forecast.atCycleEnd),
+      quota_reached_on: usage.forecast.quotaReachedOn,
+    },
+  };
+}
+
+const day = z.iso.date();
 
 // Items are validated one by one in the service, so one bad event never sinks the batch.
 const usageEvent = z
@@ -40,6 +75,107 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app,
         events: request.body.events,
         now: deps.clock.now(),
       });
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org/usage",
+    {
+      schema: {
+        tags: ["usage"],
+        summary: "This cycle's usage per metric: used, included, percent, overage and its cost, forecast",
+        params: orgParams,
+        response: {
+          200: z.object({
+            cycle: z.object({ start: timestamp, end: timestamp }),
+            plan: z.string().nullable(),
+            metrics: z.object({
+              mau: metricUsage,
+              bandwidth: metricUsage,
+              storage: metricUsage.extend({
+                current_gib: z.number().describe("stored now: the upload gate"),
+              }),
+              build_minutes: metricUsage,
+            }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
+      const report = await readUsage({
+        db: deps.db.kysely,
+        catalog: deps.config.catalog,
+        orgId: request.params.org,
+        now: deps.clock.now(),
+      });
+      return {
+        cycle: report.cycle,
+        plan: report.standing.plan,
+        metrics: {
+          mau: metricView("mau", report.measured.mau),
+          bandwidth: metricView("bandwidth", report.measured.bandwidth),
+          storage: {
+            ...metricView("storage", report.measured.storage),
+            current_gib: toNumber({ numerator: report.raw.storageCurrentBytes, denominator: GIB }),
+          },
+          build_minutes: metricView("build_minutes", report.measured.build_minutes),
+        },
+      };
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org/usage/daily",
+    {
+      schema: {
+        tags: ["usage"],
+        summary: "Usage per UTC day, for charts (defaults to the current cycle)",
+        params: orgParams,
+        querystring: z.strictObject({
+          metric: z.enum(metrics).default("mau"),
+          from: day.optional().describe("first day, YYYY-MM-DD"),
+          to: day.optional().describe("day after the last, YYYY-MM-DD"),
+        }),
+        response: {
+          200: z.object({
+            metric: z.enum(metrics),
+            unit: z.string(),
+            days: z.array(
+              z.object({
+                day: z.string(),
+                value: z.number().describe("MAU: devices first seen that day; storage: GiB at the day's end"),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
+      const { metric } = request.query;
+      const points = await readDailyUsage({
+        db: deps.db.kysely,
+        catalog: deps.config.catalog,
+        orgId: request.params.org,
+        metric,
+        from: request.query.from,
+        to: request.query.to,
+        now: deps.clock.now(),
+      });
+
+      const scale =
+        metric === "bandwidth" || metric === "storage" ? GIB : metric === "build_minutes" ? 60n : 1n;
+      return {
+        metric,
+        unit: metric === "storage" ? "GiB" : billingUnits[metric],
+        days: points.map((point) => ({
+          day: point.day,
+          value: toNumber({ numerator: point.value, denominator: scale }),
+        })),
+      };
     },
   );
 };

@@ -1,0 +1,213 @@
+import { type Kysely, sql } from "kysely";
+import type { Cycle } from "../domain/cycles.js";
+import type { Metric } from "../domain/usageEvents.js";
+import type { Schema } from "./schema.js";
+import type { UsageEventRow } from "./usageEventRepo.js";
+
+/** A UTC day as the database's `date`: "2026-11-26". */
+export const dayOf = (at: Date): string => at.toISOString().slice(0, 10);
+
+/** The channel that tells every API process an organization's usage or billing changed. */
+export const USAGE_CHANNEL = "meterline_usage";
+
+/**
+ * Folds newly accepted events into the aggregates, in the transaction that inserted them: sums
+ * per day, each device once per cycle (cycles by the organization's anchor day, read under a
+ * key-share lock that a change of anchor waits for), the latest storage reading per app. Rows
+ * are written in key order so concurrent batches cannot deadlock. Then tells every process.
+ */
+export async function recordAggregates(db: Kysely<Schema>, rows: UsageEventRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const column = <T>(pick: (row: UsageEventRow) => T) => rows.map(pick);
+  await sql`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${column((row) => row.org_id)}::text[],
+        ${column((row) => row.app_id)}::text[],
+        ${column((row) => row.metric)}::text[],
+        ${column((row) => row.occurred_at.toISOString())}::timestamptz[],
+        ${column((row) => row.device_id)}::text[],
+        ${column((row) => (row.value === null ? null : row.value.toString()))}::bigint[]
+      ) AS event (org_id, app_id, metric, occurred_at, device_id, value)
+    ),
+    anchors AS (
+      SELECT id AS org_id, cycle_anchor_day FROM orgs
+      WHERE id IN (SELECT DISTINCT org_id FROM input) ORDER BY id FOR KEY SHARE
+    ),
+    daily AS (
+      INSERT INTO usage_daily AS d (org_id, metric, day, quantity)
+      SELECT org_id, metric, (occurred_at AT TIME ZONE 'UTC')::date, sum(value)
+      FROM input WHERE metric IN ('bandwidth', 'build_minutes')
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (org_id, metric, day) DO UPDATE SET quantity = d.quantity + excluded.quantity
+    ),
+    devices AS (
+      INSERT INTO mau_devices AS m (org_id, cycle_start, device_id, first_seen)
+      SELECT i.org_id, meterline_cycle_start(i.occurred_at, a.cycle_anchor_day), i.device_id,
+        min((i.occurred_at AT TIME ZONE 'UTC')::date)
+      FROM input i JOIN anchors a USING (org_id) WHERE i.metric = 'mau'
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (org_id, cycle_start, device_id) DO UPDATE SET first_seen = excluded.first_seen
+        WHERE excluded.first_seen < m.first_seen
+    ),
+    gauges AS (
+      INSERT INTO storage_gauges AS g (org_id, app_id, bytes, measured_at)
+      SELECT DISTINCT ON (org_id, app_id) org_id, app_id, value, occurred_at
+      FROM input WHERE metric = 'storage' ORDER BY org_id, app_id, occurred_at DESC
+      ON CONFLICT (org_id, app_id) DO UPDATE SET bytes = excluded.bytes, measured_at = excluded.measured_at
+        WHERE excluded.measured_at > g.measured_at
+    )
+    SELECT pg_notify(${USAGE_CHANNEL}, org_id) FROM anchors
+  `.execute(db);
+}
+
+/** Usage of one cycle from the aggregates, except storage over time (see `storageByteMs`). */
+export async function cycleTotals(
+  db: Kysely<Schema>,
+  { orgId, cycle }: { orgId: string; cycle: Cycle },
+): Promise<{
+  mauDevices: bigint;
+  bandwidthBytes: bigint;
+  buildSeconds: bigint;
+  storageCurrentBytes: bigint;
+}> {
+  const start = dayOf(cycle.start);
+  const end = dayOf(cycle.end);
+  const result = await sql<{ mau: bigint; bandwidth: string; build: string; storage: string }>`
+    SELECT
+      (SELECT count(*) FROM mau_devices WHERE org_id = ${orgId} AND cycle_start = ${start}::date) AS mau,
+      (SELECT coalesce(sum(quantity), 0) FROM usage_daily
+        WHERE org_id = ${orgId} AND metric = 'bandwidth' AND day >= ${start}::date AND day < ${end}::date) AS bandwidth,
+      (SELECT coalesce(sum(quantity), 0) FROM usage_daily
+        WHERE org_id = ${orgId} AND metric = 'build_minutes' AND day >= ${start}::date AND day < ${end}::date) AS build,
+      (SELECT coalesce(sum(bytes), 0) FROM storage_gauges WHERE org_id = ${orgId}) AS storage
+  `.execute(db);
+  const row = result.rows[0];
+  if (!row) throw new Error("aggregate query answered no row");
+  return {
+    mauDevices: BigInt(row.mau),
+    bandwidthBytes: BigInt(row.bandwidth),
+    buildSeconds: BigInt(row.build),
+    storageCurrentBytes: BigInt(row.storage),
+  };
+}
+
+/**
+ * Stored bytes integrated from the cycle's start to `until`, in byte-milliseconds: each app's
+ * reading holds until its next one; the reading in force when the cycle began counts from then.
+ */
+export async function storageByteMs(
+  db: Kysely<Schema>,
+  { orgId, cycle, until }: { orgId: string; cycle: Cycle; until: Date },
+): Promise<bigint> {
+  const result = await sql<{ app_id: string; occurred_at: Date; value: bigint }>`
+    SELECT app_id, occurred_at, value FROM usage_events
+    WHERE org_id = ${orgId} AND metric = 'storage' AND occurred_at >= ${cycle.start} AND occurred_at < ${until}
+    UNION ALL
+    (SELECT DISTINCT ON (app_id) app_id, occurred_at, value FROM usage_events
+     WHERE org_id = ${orgId} AND metric = 'storage' AND occurred_at < ${cycle.start}
+     ORDER BY app_id, occurred_at DESC)
+  `.execute(db);
+  const byApp = new Map<string, { at: bigint; bytes: bigint }[]>();
+  for (const row of result.rows) {
+    const readings = byApp.get(row.app_id) ?? [];
+    readings.push({ at: BigInt(new Date(row.occurred_at).getTime()), bytes: BigInt(row.value) });
+    byApp.set(row.app_id, readings);
+  }
+  const from = BigInt(cycle.start.getTime());
+  const to = BigInt(until.getTime());
+  let total = 0n;
+  for (const readings of byApp.values()) {
+    readings.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    readings.forEach((reading, index) => {
+      const begin = reading.at > from ? reading.at : from;
+      const next = readings[index + 1]?.at ?? to;
+      const finish = next < to ? next : to;
+      if (finish > begin) total += reading.bytes * (finish - begin);
+    });
+  }
+  return total;
+}
+
+export interface DailyPoint {
+  day: string;
+  value: bigint;
+}
+
+/**
+ * Per UTC day in [from, to): bytes or seconds for bandwidth and build minutes; devices first
+ * seen that day in the cycle for MAU; the stored bytes at the day's end for storage.
+ */
+export async function dailySeries(
+  db: Kysely<Schema>,
+  {
+    orgId,
+    metric,
+    cycle,
+    from,
+    to,
+  }: { orgId: string; metric: Metric; cycle: Cycle; from: string; to: string },
+): Promise<DailyPoint[]> {
+  if (metric === "bandwidth" || metric === "build_minutes") {
+    const rows = await db
+      .selectFrom("usage_daily")
+      .select(["day", "quantity"])
+      .where("org_id", "=", orgId)
+      .where("metric", "=", metric)
+      .where("day", ">=", from)
+      .where("day", "<", to)
+      .orderBy("day")
+      .execute();
+    return rows.map((row) => ({ day: row.day, value: BigInt(row.quantity) }));
+  }
+  if (metric === "mau") {
+    const rows = await db
+      .selectFrom("mau_devices")
+      .select(["first_seen as day", (eb) => eb.fn.countAll<string>().as("value")])
+      .where("org_id", "=", orgId)
+      .where("cycle_start", "=", dayOf(cycle.start))
+      .where("first_seen", ">=", from)
+      .where("first_seen", "<", to)
+      .groupBy("first_seen")
+      .orderBy("first_seen")
+      .execute();
+    return rows.map((row) => ({ day: row.day, value: BigInt(row.value) }));
+  }
+  const result = await sql<{ day: string; value: string }>`
+    SELECT day::date::text AS day, coalesce((
+      SELECT sum(latest.value) FROM (
+        SELECT DISTINCT ON (app_id) value FROM usage_events
+        WHERE org_id = ${orgId} AND metric = 'storage' AND occurred_at < day + interval '1 day'
+        ORDER BY app_id, occurred_at DESC
+      ) AS latest), 0)::text AS value
+    FROM generate_series(${from}::date, ${to}::date - 1, interval '1 day') AS day
+  `.execute(db);
+  return result.rows.map((row) => ({ day: row.day, value: BigInt(row.value) }));
+}
+
+/**
+ * Re-keys the organization's MAU aggregate to a new anchor day from `from` on, from the raw
+ * events: run when its cycles change (a subscription starts or ends), under a lock that
+ * ingestion's key-share lock waits for.
+ */
+export async function rekeyMauDevices(
+  db: Kysely<Schema>,
+  { orgId, anchorDay, from }: { orgId: string; anchorDay: number; from: Date },
+): Promise<void> {
+  await sql`SELECT id FROM orgs WHERE id = ${orgId} FOR UPDATE`.execute(db);
+  await db.updateTable("orgs").set({ cycle_anchor_day: anchorDay }).where("id", "=", orgId).execute();
+  await db
+    .deleteFrom("mau_devices")
+    .where("org_id", "=", orgId)
+    .where("cycle_start", ">=", dayOf(from))
+    .execute();
+  await sql`
+    INSERT INTO mau_devices (org_id, cycle_start, device_id, first_seen)
+    SELECT org_id, meterline_cycle_start(occurred_at, ${anchorDay}::integer), device_id,
+      min((occurred_at AT TIME ZONE 'UTC')::date)
+    FROM usage_events WHERE org_id = ${orgId} AND metric = 'mau' AND occurred_at >= ${from}
+    GROUP BY 1, 2, 3
+    ON CONFLICT (org_id, cycle_start, device_id) DO UPDATE SET first_seen = least(mau_devices.first_seen, excluded.first_seen)
+  `.execute(db);
+  await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
+}

@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { actions } from "../../domain/entitlements.js";
+import { issuedId } from "../../domain/text.js";
+import { keyAccess, orgAccess } from "../auth.js";
+import type { AppDeps } from "../deps.js";
+import { errorResponses, orgParams, timestamp } from "../schemas.js";
+
+const entitlement = z.object({
+  allowed: z.boolean(),
+  reason: z.string().nullable().describe("why not: mau_quota_exceeded, no_active_plan, …"),
+  fix: z.string().nullable().describe("what makes it allowed again"),
+});
+
+export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+  app.post(
+    "/v1/check",
+    {
+      config: { auth: "key" },
+      schema: {
+        tags: ["entitlements"],
+        summary: "May this organization do this now? Answered from memory, right within a second",
+        body: z.strictObject({ org_id: issuedId, action: z.enum(actions) }),
+        response: { 200: entitlement, ...errorResponses },
+      },
+    },
+    async (request) => {
+      keyAccess(request, { orgId: request.body.org_id, scope: "entitlements:read" });
+      return deps.entitlements.check(request.body.org_id, request.body.action);
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org/entitlements",
+    {
+      schema: {
+        tags: ["entitlements"],
+        summary: "Every action's entitlement for the organization, with the reason and fix when denied",
+        params: orgParams,
+        response: {
+          200: z.object({
+            plan: z.string().nullable(),
+            actions: z.object({ serve_update: entitlement, upload_bundle: entitlement, build: entitlement }),
+            computed_at: timestamp,
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "org:read" });
+      const value = await deps.entitlements.get(request.params.org);
+      return { plan: value.report.standing.plan, actions: value.actions, computed_at: value.computedAt };
+    },
+  );
+};

@@ -1,0 +1,80 @@
+import type { Kysely } from "kysely";
+import type { Schema } from "../db/schema.js";
+import { cycleTotals, type DailyPoint, dailySeries, dayOf, storageByteMs } from "../db/usageAggregateRepo.js";
+import { type Catalog, findPlan } from "../domain/catalog.js";
+import { type Cycle, cycleContaining } from "../domain/cycles.js";
+import { AppError } from "../domain/errors.js";
+import type { PlanStanding } from "../domain/subscriptions.js";
+import { type MetricUsage, measureUsage, type RawUsage } from "../domain/usage.js";
+import type { Metric } from "../domain/usageEvents.js";
+import { readPlanStanding } from "./readPlanStanding.js";
+
+export interface UsageReport {
+  standing: PlanStanding;
+  cycle: Cycle;
+  raw: RawUsage;
+  measured: Record<Metric, MetricUsage>;
+}
+
+/**
+ * The organization's plan, current cycle and usage in it, from the aggregates. Storage over
+ * time needs the raw storage readings; the entitlement check, which gates storage on today's
+ * bytes, skips them (`storageHistory: false`).
+ */
+export async function readUsage({
+  db,
+  catalog,
+  orgId,
+  now,
+  storageHistory = true,
+}: {
+  db: Kysely<Schema>;
+  catalog: Catalog;
+  orgId: string;
+  now: Date;
+  storageHistory?: boolean;
+}): Promise<UsageReport> {
+  const { org, standing } = await readPlanStanding({ db, catalog, orgId, now });
+  const cycle = cycleContaining({ at: now, anchorDay: org.cycle_anchor_day });
+  const [totals, byteMs] = await Promise.all([
+    cycleTotals(db, { orgId, cycle }),
+    storageHistory ? storageByteMs(db, { orgId, cycle, until: now }) : Promise.resolve(0n),
+  ]);
+  const raw = { ...totals, storageByteMs: byteMs };
+  const quotas = standing.plan ? (findPlan(catalog, standing.plan)?.quotas ?? null) : null;
+  return { standing, cycle, raw, measured: measureUsage({ usage: raw, quotas, cycle, now, catalog }) };
+}
+
+/**
+ * Usage per UTC day in [from, to), by default the current cycle, in raw units (devices first
+ * seen, bytes, seconds, stored bytes at the day's end).
+ */
+export async function readDailyUsage({
+  db,
+  catalog,
+  orgId,
+  metric,
+  from,
+  to,
+  now,
+}: {
+  db: Kysely<Schema>;
+  catalog: Catalog;
+  orgId: string;
+  metric: Metric;
+  from?: string | undefined;
+  to?: string | undefined;
+  now: Date;
+}): Promise<DailyPoint[]> {
+  const { org } = await readPlanStanding({ db, catalog, orgId, now });
+  const cycle = cycleContaining({ at: now, anchorDay: org.cycle_anchor_day });
+  const first = from ?? dayOf(cycle.start);
+  const last = to ?? dayOf(cycle.end);
+  const span = (Date.parse(last) - Date.parse(first)) / 86_400_000;
+  if (!(span > 0 && span <= MAX_DAYS)) {
+    throw new AppError("invalid_request", `querystring.to: must be after from, by at most ${MAX_DAYS} days`);
+  }
+  return dailySeries(db, { orgId, metric, cycle, from: first, to: last });
+}
+
+const MAX_DAYS = 366;
