@@ -108,6 +108,9 @@ export class EntitlementCache {
       },
     );
     entry.refreshing = refreshing;
+    // A refresh nobody waits for (the stale answer went out) may fail unobserved: the entry stays
+    // dirty and the next check tries again.
+    refreshing.catch(() => {});
     return refreshing;
   }
 
