@@ -12,6 +12,7 @@ import {
 import { CSRF_HEADER, registerAuth, SESSION_COOKIE } from "./auth.js";
 import type { AppDeps } from "./deps.js";
 import { registerErrorHandlers } from "./errors.js";
+import { keyRateLimiters } from "./rateLimits.js";
 import { authRoutes } from "./routes/auth.js";
 import { checkoutReturnRoutes } from "./routes/checkoutReturn.js";
 import { entitlementRoutes } from "./routes/entitlements.js";
@@ -76,12 +77,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { deps });
   await app.register(checkoutReturnRoutes, { deps });
 
+  const limiters = keyRateLimiters();
   await app.register(async (api) => {
     registerAuth(api, deps);
     await api.register(authRoutes, { deps });
     await api.register(orgRoutes, { deps });
-    await api.register(usageRoutes, { deps });
-    await api.register(entitlementRoutes, { deps });
+    await api.register(usageRoutes, { deps, limiters });
+    await api.register(entitlementRoutes, { deps, limiters });
     await api.register(planRoutes, { deps });
     await api.register(subscriptionRoutes, { deps });
     await api.register(stripeWebhookRoutes, { deps });

@@ -47,6 +47,35 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
     expectError(await owner.request("POST", url, body), 401, "unauthenticated");
   });
 
+  it("limits each key to 100 batches a second after a burst of 200, with Retry-After", async () => {
+    const { org, key } = await setup();
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof send>> | null = null;
+    // Sending faster than 100 a second drains the burst, however slow this machine is.
+    for (let i = 0; i < 2_000 && !limited; i++) {
+      const reply = await send(key, {
+        events: [
+          { id: eventId(), org_id: org.id, app_id: "a", metric: "mau", device_id: "d", timestamp: now() },
+        ],
+      });
+      statuses.push(reply.statusCode);
+      if (reply.statusCode === 429) limited = reply;
+    }
+    expect(limited).not.toBeNull();
+    if (!limited) return;
+    expectError(limited, 429, "rate_limited");
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(200);
+    // Another key has its own allowance.
+    const second = await setup();
+    const other = await send(second.key, {
+      events: [{ id: eventId(), org_id: second.org.id, app_id: "a", metric: "mau", device_id: "d", timestamp: now() }],
+    });
+    expect(other.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+  });
+    expect(other.statusCode).not.toBe(429);
+  });
+
   it("accepts a batch, counts a repeat once, and refuses another event under a used id", async () => {
     const { org, key } = await setup();
     const base = { org_id: org.id, app_id: "app.one", timestamp: now() };

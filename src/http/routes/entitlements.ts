@@ -4,6 +4,7 @@ import { actions } from "../../domain/entitlements.js";
 import { issuedId } from "../../domain/text.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
+import { type KeyRateLimiters, spend } from "../rateLimits.js";
 import { errorResponses, orgParams, timestamp } from "../schemas.js";
 
 const entitlement = z.object({
@@ -12,7 +13,10 @@ const entitlement = z.object({
   fix: z.string().nullable().describe("what makes it allowed again"),
 });
 
-export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRateLimiters }> = async (
+  app,
+  { deps, limiters },
+) => {
   app.post(
     "/v1/check",
     {
@@ -24,8 +28,9 @@ export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async
         response: { 200: entitlement, ...errorResponses },
       },
     },
-    async (request) => {
-      keyAccess(request, { orgId: request.body.org_id, scope: "entitlements:read" });
+    async (request, reply) => {
+      const key = keyAccess(request, { orgId: request.body.org_id, scope: "entitlements:read" });
+      spend({ limiter: limiters.check, key: key.keyId, reply, now: deps.clock.now() });
       return deps.entitlements.check(request.body.org_id, request.body.action);
     },
   );

@@ -8,6 +8,7 @@ import { readDailyUsage, readUsage } from "../../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../../services/recordUsage.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
+import { type KeyRateLimiters, spend } from "../rateLimits.js";
 import { errorResponses, orgParams, timestamp } from "../schemas.js";
 
 const metricUsage = z.object({
@@ -48,7 +49,10 @@ const usageEvent = z
       "device_id (mau only), value (bytes or seconds; not for mau)} — each validated on its own",
   );
 
-export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRateLimiters }> = async (
+  app,
+  { deps, limiters },
+) => {
   app.post(
     "/v1/usage/events",
     {
@@ -67,8 +71,9 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app,
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const key = keyAccess(request, { scope: "usage:write" });
+      spend({ limiter: limiters.usage, key: key.keyId, reply, now: deps.clock.now() });
       return recordUsage({
         db: deps.db.kysely,
         keyOrgId: key.orgId,
