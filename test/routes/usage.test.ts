@@ -69,11 +69,18 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
     // Another key has its own allowance.
     const second = await setup();
     const other = await send(second.key, {
-      events: [{ id: eventId(), org_id: second.org.id, app_id: "a", metric: "mau", device_id: "d", timestamp: now() }],
+      events: [
+        {
+          id: eventId(),
+          org_id: second.org.id,
+          app_id: "a",
+          metric: "mau",
+          device_id: "d",
+          timestamp: now(),
+        },
+      ],
     });
     expect(other.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
-  });
-    expect(other.statusCode).not.toBe(429);
   });
 
   it("accepts a batch, counts a repeat once, and refuses another event under a used id", async () => {
