@@ -1,15 +1,23 @@
+import { open } from "node:fs/promises";
 import path from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "../db/client.js";
 import { migrate } from "../db/migrate.js";
 import { type KeyScope, keyScopes } from "../domain/access.js";
+import { billingUnits } from "../domain/catalog.js";
 import { AppError, exitCodeOf } from "../domain/errors.js";
-import { formatCents } from "../domain/money.js";
+import { formatCents, formatCredits } from "../domain/money.js";
+import { GIB, type MetricUsage, toNumber } from "../domain/usage.js";
+import { type Metric, metrics } from "../domain/usageEvents.js";
 import { createLogger } from "../logger.js";
 import { startMeterline } from "../main.js";
 import { createApiKey } from "../services/apiKeys.js";
 import { getOrg } from "../services/orgDirectory.js";
+import { readUsage } from "../services/readUsage.js";
+import { MAX_BATCH, recordUsage } from "../services/recordUsage.js";
 import { syncStripeCatalog } from "../services/syncStripeCatalog.js";
 import { startStripeEmulator } from "../stripe/emulator/index.js";
 import { StripeGateway } from "../stripe/gateway.js";
@@ -25,11 +33,19 @@ Commands:
   stripe sync                             create or update Stripe's products and prices from the
                                           plan catalog (idempotent) and record their ids
   stripe-emulator                         run the local Stripe emulator on its own
+  usage import FILE [--org ORG] [--format ndjson|csv]
+                                          import usage events from NDJSON (.ndjson, .jsonl; - for
+                                          stdin) or CSV (.csv, header row of field names) in
+                                          batches of ${MAX_BATCH}; --org refuses other orgs' events
+  usage show ORG [--json]                 the org's current cycle and usage per metric
 
 Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, …); see README.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`;
 
 class UsageError extends Error {}
+
+/** A command that ran but failed, already explained by its message: exit 1. */
+class CommandFailure extends Error {}
 
 type Command = (args: string[]) => Promise<void>;
 
@@ -185,7 +201,503 @@ const commands: Record<string, Command> = {
       await db.close();
     }
   },
+
+  async usage(args) {
+    const [action, ...rest] = args;
+    if (action === "import") return importUsage(rest);
+    if (action === "show") return showUsage(rest);
+    throw new UsageError(`unknown usage action: ${action ?? "(none)"}`);
+  },
 };
+
+const eventFields = ["id", "org_id", "app_id", "metric", "timestamp", "device_id", "value"];
+const requiredFields = ["id", "org_id", "app_id", "metric", "timestamp"];
+const formats = { ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv" } as const;
+type Format = (typeof formats)[keyof typeof formats];
+/** Rejections kept for the summary; the rest are only counted, so memory stays bounded. */
+const SHOWN_REJECTIONS = 20;
+
+/** One record of the file: an event to send, or a line that could not be read as one. */
+type SourceRecord = { line: number; event: unknown } | { line: number; error: string };
+
+async function importUsage(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { org: { type: "string" }, format: { type: "string" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [file, ...extra] = positionals;
+  if (!file) throw new UsageError("usage import needs a FILE (or - for NDJSON on stdin)");
+  if (extra.length) throw new UsageError(`usage import takes one FILE; got ${positionals.join(" ")}`);
+  if (values.org !== undefined && !values.org.trim()) throw new UsageError("--org must not be empty");
+  const format = formatOf(file, values.format);
+
+  // The file is opened before the database, so a wrong path fails fast and says so.
+  const source = await openSource(file);
+  let db: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    db = await openDatabase(loadConfig().database);
+  } catch (error) {
+    source.close();
+    throw error;
+  }
+  try {
+    await migrate({ db });
+    const orgId = values.org ?? null;
+    if (orgId) await getOrg({ db: db.kysely, orgId });
+    const progress = importProgress({ totalBytes: source.size, bytesRead: source.bytesRead });
+    const totals = { accepted: 0, duplicates: 0, rejected: 0 };
+    const shown: { line: number; code: string; message: string }[] = [];
+    // A batch's rejections arrive after later lines' parse errors: keep the earliest lines.
+    const reject = (line: number, code: string, message: string) => {
+      totals.rejected += 1;
+      if (shown.length === SHOWN_REJECTIONS && line > (shown.at(-1)?.line ?? 0)) return;
+      shown.push({ line, code, message });
+      shown.sort((a, b) => a.line - b.line);
+      if (shown.length > SHOWN_REJECTIONS) shown.pop();
+    };
+    let batch: { line: number; event: unknown }[] = [];
+    const send = async () => {
+      if (!batch.length) return;
+      const result = await recordUsage({
+        db: db.kysely,
+        keyOrgId: orgId,
+        events: batch.map((item) => item.event),
+        now: new Date(),
+      });
+      totals.accepted += result.accepted;
+      totals.duplicates += result.duplicates;
+      for (const { index, code, message } of result.rejected) {
+        const item = batch[index];
+        // The service words this for an API key; here the operator chose the org with --org.
+        const eventOrg = (item?.event as { org_id?: unknown } | undefined)?.org_id;
+        const text =
+          code === "unknown_org"
+            ? orgId && eventOrg !== orgId
+              ? `organization ${String(eventOrg)} is not ${orgId}, the one given by --org`
+              : `organization ${String(eventOrg)} not found`
+            : withoutBatchIndex(message);
+        reject(item?.line ?? 0, code, text);
+      }
+      progress.batchDone(batch.length);
+      batch = [];
+    };
+    try {
+      // Awaiting each full batch before pulling more lines keeps memory bounded: readline
+      // pauses the stream while its consumer is busy.
+      for await (const record of readRecords(source.stream, format)) {
+        if ("error" in record) {
+          reject(record.line, "invalid_event", record.error);
+          progress.lineSkipped();
+          continue;
+        }
+        batch.push(record);
+        if (batch.length === MAX_BATCH) await send();
+      }
+      await send();
+    } catch (error) {
+      if (error === source.readError())
+        throw new CommandFailure(`cannot read ${file}: ${(error as Error).message}`);
+      throw error;
+    } finally {
+      progress.done();
+    }
+
+    const lines = [
+      `accepted ${totals.accepted}, duplicates ${totals.duplicates}, rejected ${totals.rejected}`,
+    ];
+    for (const { line, code, message } of shown) lines.push(`line ${line}: ${code}: ${message}`);
+    if (totals.rejected > shown.length) lines.push(`… and ${totals.rejected - shown.length} more`);
+    process.stdout.write(`${lines.join("\n")}\n`);
+    if (totals.rejected > 0 && totals.accepted + totals.duplicates === 0) {
+      throw new CommandFailure(`every event in ${file === "-" ? "stdin" : file} was rejected`);
+    }
+  } finally {
+    source.close();
+    await db.close();
+  }
+}
+
+function formatOf(file: string, given: string | undefined): Format {
+  if (given !== undefined) {
+    if (given === "ndjson" || given === "csv") return given;
+    throw new UsageError(`--format must be ndjson or csv; got ${given}`);
+  }
+  if (file === "-") return "ndjson";
+  const extension = path.extname(file).toLowerCase();
+  const format = Object.hasOwn(formats, extension) ? formats[extension as keyof typeof formats] : undefined;
+  if (!format) {
+    throw new UsageError(
+      `cannot tell the format of ${file}: name it .ndjson, .jsonl or .csv, or give --format ndjson|csv`,
+    );
+  }
+  return format;
+}
+
+async function openSource(file: string): Promise<{
+  stream: Readable;
+  size: number | null;
+  bytesRead: () => number | null;
+  /** The error the stream failed with, to tell a failed read from a failed write. */
+  readError: () => unknown;
+  close(): void;
+}> {
+  let readError: unknown = null;
+  if (file === "-") {
+    process.stdin.once("error", (error) => {
+      readError = error;
+    });
+    return {
+      stream: process.stdin,
+      size: null,
+      bytesRead: () => null,
+      readError: () => readError,
+      close() {},
+    };
+  }
+  const reasons: Record<string, string> = {
+    ENOENT: "no such file",
+    EACCES: "permission denied",
+    EISDIR: "it is a directory",
+  };
+  try {
+    const handle = await open(file, "r");
+    const info = await handle.stat();
+    if (info.isDirectory()) {
+      await handle.close();
+      throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    }
+    const stream = handle.createReadStream();
+    stream.once("error", (error) => {
+      readError = error;
+    });
+    return {
+      stream,
+      size: info.isFile() ? info.size : null,
+      bytesRead: () => stream.bytesRead,
+      readError: () => readError,
+      close: () => stream.destroy(),
+    };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new CommandFailure(`cannot read ${file}: ${reasons[code] ?? (error as Error).message}`);
+  }
+}
+
+/**
+ * The file's events with their 1-based line numbers (a CSV header is line 1). Blank lines are
+ * skipped; a line that is not JSON, or a malformed CSV row, becomes an error record and the
+ * reading goes on. A CSV field in quotes may span lines; it is numbered by its first line.
+ */
+async function* readRecords(stream: Readable, format: Format): AsyncGenerator<SourceRecord> {
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNumber = 0;
+  let header: string[] | null = null;
+  let pending: { line: number; text: string } | null = null;
+  for await (const raw of lines) {
+    lineNumber += 1;
+    const text = lineNumber === 1 ? raw.replace(/^\uFEFF/, "") : raw;
+    if (format === "ndjson") {
+      if (!text.trim()) continue;
+      try {
+        yield { line: lineNumber, event: JSON.parse(text) };
+      } catch (error) {
+        yield { line: lineNumber, error: `not valid JSON: ${(error as Error).message}` };
+      }
+      continue;
+    }
+    if (pending) pending.text += `\n${text}`;
+    else if (!text.trim()) continue;
+    else pending = { line: lineNumber, text };
+    const row = splitCsvRow(pending.text);
+    if ("open" in row) {
+      if (pending.text.length > MAX_CSV_ROW) {
+        yield { line: pending.line, error: "malformed CSV row: a quoted field is never closed" };
+        pending = null;
+      }
+      continue;
+    }
+    const { line } = pending;
+    pending = null;
+    if ("error" in row) {
+      if (!header) throw new CommandFailure(`line ${line}: the CSV header is malformed: ${row.error}`);
+      yield { line, error: `malformed CSV row: ${row.error}` };
+      continue;
+    }
+    if (!header) {
+      header = csvHeader(row.fields, line);
+      continue;
+    }
+    if (row.fields.length !== header.length) {
+      yield {
+        line,
+        error: `malformed CSV row: ${row.fields.length} fields where the header has ${header.length}`,
+      };
+      continue;
+    }
+    yield { line, event: csvEvent(header, row.fields) };
+  }
+  if (pending) yield { line: pending.line, error: "malformed CSV row: a quoted field is never closed" };
+}
+
+/** How long a quoted CSV field may run over several lines before the row is given up. */
+const MAX_CSV_ROW = 1 << 20;
+
+function csvHeader(fields: string[], line: number): string[] {
+  const names = fields.map((field) => field.trim());
+  const unknown = names.filter((name) => !eventFields.includes(name));
+  const missing = requiredFields.filter((name) => !names.includes(name));
+  const repeated = names.filter((name, index) => names.indexOf(name) !== index);
+  const problems = [
+    unknown.length ? `unknown column ${unknown.map((name) => `"${name}"`).join(", ")}` : "",
+    missing.length ? `missing column ${missing.join(", ")}` : "",
+    repeated.length ? `repeated column ${repeated.join(", ")}` : "",
+  ].filter(Boolean);
+  if (problems.length) {
+    throw new CommandFailure(
+      `line ${line}: the CSV header must name the event's fields (${eventFields.join(", ")}): ${problems.join("; ")}`,
+    );
+  }
+  return names;
+}
+
+/**
+ * A CSV row as the event object the API takes: empty cells are absent, and `value` becomes a
+ * number (an integer string as it stands, which the event schema takes exactly, even past 2^53).
+ */
+function csvEvent(header: string[], fields: string[]): Record<string, unknown> {
+  const event: Record<string, unknown> = {};
+  for (const [index, name] of header.entries()) {
+    const cell = fields[index] ?? "";
+    if (cell === "") continue;
+    if (name === "value" && !/^\d+$/.test(cell)) {
+      const number = Number(cell);
+      event[name] = cell.trim() !== "" && Number.isFinite(number) ? number : cell;
+    } else {
+      event[name] = cell;
+    }
+  }
+  return event;
+}
+
+/** Splits one CSV record (RFC 4180: quotes around a field, "" for a quote inside one). */
+function splitCsvRow(text: string): { fields: string[] } | { open: true } | { error: string } {
+  const fields: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quoted) {
+      if (char !== '"') field += char;
+      else if (text[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else {
+        quoted = false;
+        if (i + 1 < text.length && text[i + 1] !== ",")
+          return { error: `unexpected text after a closing quote at column ${i + 2}` };
+      }
+    } else if (char === ",") {
+      fields.push(field);
+      field = "";
+    } else if (char === '"') {
+      if (field !== "") return { error: `a quote inside an unquoted field at column ${i + 1}` };
+      quoted = true;
+    } else {
+      field += char;
+    }
+  }
+  if (quoted) return { open: true };
+  fields.push(field);
+  return { fields };
+}
+
+/** The service numbers a rejection by its place in the batch; the summary gives the file's line. */
+function withoutBatchIndex(message: string): string {
+  return message.replace(/events\[\d+\](?:\.|: )/g, "");
+}
+
+/** Progress on stderr: a live bar on a terminal, else a plain line every 10 batches. */
+function importProgress({
+  totalBytes,
+  bytesRead,
+}: {
+  totalBytes: number | null;
+  bytesRead: () => number | null;
+}) {
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  let events = 0;
+  let batches = 0;
+  let drawn = 0;
+  const count = (n: number) => n.toLocaleString("en-US");
+  const rate = () => {
+    const seconds = (Date.now() - started) / 1000;
+    return seconds > 0 ? Math.round(events / seconds) : 0;
+  };
+  const draw = () => {
+    const read = bytesRead();
+    let bar = "";
+    if (totalBytes && read !== null) {
+      const share = Math.min(1, read / totalBytes);
+      const width = 24;
+      const filled = Math.round(share * width);
+      bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${Math.floor(share * 100)}%  `;
+    }
+    process.stderr.write(`\r\x1b[K${bar}${count(events)} events  ${count(rate())} events/s`);
+    drawn = Date.now();
+  };
+  return {
+    lineSkipped() {
+      events += 1;
+    },
+    batchDone(size: number) {
+      events += size;
+      batches += 1;
+      if (tty) {
+        if (Date.now() - drawn >= 100) draw();
+      } else if (batches % 10 === 0) {
+        process.stderr.write(`usage import: ${count(events)} events, ${count(rate())} events/s\n`);
+      }
+    },
+    done() {
+      if (tty && drawn) process.stderr.write("\r\x1b[K");
+    },
+  };
+}
+
+async function showUsage(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: "boolean", default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [orgId, ...extra] = positionals;
+  if (!orgId) throw new UsageError("usage show needs an organization id");
+  if (extra.length) throw new UsageError(`usage show takes one ORG; got ${positionals.join(" ")}`);
+  const config = loadConfig();
+  const db = await openDatabase(config.database);
+  try {
+    await migrate({ db });
+    const now = new Date();
+    const report = await readUsage({ db: db.kysely, catalog: config.catalog, orgId, now });
+    const view = {
+      org: orgId,
+      plan: report.standing.plan,
+      source: report.standing.source,
+      status: report.standing.status,
+      trial_ends_at: report.standing.trialEndsAt,
+      cycle: report.cycle,
+      metrics: Object.fromEntries(
+        metrics.map((metric) => {
+          const shown = metricView(metric, report.measured[metric]);
+          return [
+            metric,
+            metric === "storage"
+              ? {
+                  ...shown,
+                  current_gib: toNumber({ numerator: report.raw.storageCurrentBytes, denominator: GIB }),
+                }
+              : shown,
+          ];
+        }),
+      ) as Record<Metric, ReturnType<typeof metricView> & { current_gib?: number }>,
+    };
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+      return;
+    }
+    const day = (at: Date) => at.toISOString().slice(0, 10);
+    const plan =
+      view.source === "trial"
+        ? `${view.plan} trial until ${day(report.standing.trialEndsAt)}`
+        : view.source === "subscription"
+          ? `${view.plan}, ${view.status}`
+          : "no plan (nothing included)";
+    // Devices and started minutes come whole; their forecast is shown so too.
+    const wholeUnits = new Set<Metric>(["mau", "build_minutes"]);
+    const rows = [
+      [
+        "metric",
+        "unit",
+        "used / included",
+        "percent",
+        "overage",
+        "overage cost (credits)",
+        "forecast at cycle end",
+      ],
+      ...metrics.map((metric) => {
+        const m = view.metrics[metric];
+        const reached = m.forecast.quota_reached_on
+          ? `, quota reached ${day(m.forecast.quota_reached_on)}`
+          : "";
+        const current = m.current_gib !== undefined ? ` (${amount(m.current_gib)} GiB stored now)` : "";
+        return [
+          metric,
+          m.unit,
+          `${amount(m.used)} / ${amount(m.included)}`,
+          m.percent === null ? "—" : `${m.percent.toFixed(1)}%`,
+          amount(m.overage),
+          credits(m.overage_cost),
+          `${wholeUnits.has(metric) ? amount(Math.round(m.forecast.at_cycle_end)) : amount(m.forecast.at_cycle_end)}${reached}${current}`,
+        ];
+      }),
+    ];
+    // Text columns align left, numbers right.
+    const right = new Set([2, 3, 4, 5]);
+    const widths =
+      rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
+    const table = rows.map((row) =>
+      row
+        .map((cell, column) => {
+          const width = widths[column] ?? 0;
+          return right.has(column) ? cell.padStart(width) : cell.padEnd(width);
+        })
+        .join("  ")
+        .trimEnd(),
+    );
+    process.stdout.write(
+      [
+        `organization ${orgId}: ${plan}`,
+        `cycle ${day(report.cycle.start)} → ${day(report.cycle.end)} (UTC), ${day(now)} today`,
+        "",
+        ...table,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+/** A metric as GET /v1/orgs/:org/usage answers it. */
+function metricView(metric: Metric, usage: MetricUsage) {
+  return {
+    unit: billingUnits[metric],
+    used: toNumber(usage.used),
+    included: toNumber(usage.included),
+    percent: usage.percent,
+    overage: toNumber(usage.overage),
+    overage_cost: formatCredits(usage.overageCostMicros),
+    forecast: {
+      at_cycle_end: toNumber(usage.forecast.atCycleEnd),
+      quota_reached_on: usage.forecast.quotaReachedOn,
+    },
+  };
+}
+
+/** A quantity for the table: grouped, at most three decimals, "<0.001" rather than a false 0. */
+function amount(value: number): string {
+  if (value > 0 && value < 0.001) return "<0.001";
+  return value.toLocaleString("en-US", { maximumFractionDigits: 3 });
+}
+
+/** The API's six-decimal credits, shown with at least two: "30.000000" → "30.00". */
+function credits(text: string): string {
+  return text.replace(/(\.\d{2}\d*?)0+$/, "$1");
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
@@ -209,6 +721,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`meterline: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof CommandFailure) {
+      process.stderr.write(`meterline ${name}: ${error.message}\n`);
+      return 1;
     }
     if (error instanceof AppError) {
       process.stderr.write(`meterline ${name}: ${error.message}\n`);
