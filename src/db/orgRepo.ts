@@ -109,12 +109,6 @@ export async function listOrgsOfUser(
     .execute();
 }
 
-export async function findExistingOrgIds(db: Kysely<Schema>, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db.selectFrom("orgs").select("id").where("id", "in", ids).execute();
-  return new Set(rows.map((row) => row.id));
-}
-
 /**
  * Locks the organization's row for the rest of the transaction: billing changes of one
  * organization (webhook convergence, checkouts) take turns, so a stale read cannot win.

@@ -2,64 +2,12 @@ import { type Kysely, sql } from "kysely";
 import type { Cycle } from "../domain/cycles.js";
 import type { Metric } from "../domain/usageEvents.js";
 import type { Schema } from "./schema.js";
-import type { UsageEventRow } from "./usageEventRepo.js";
 
 /** A UTC day as the database's `date`: "2026-11-26". */
 export const dayOf = (at: Date): string => at.toISOString().slice(0, 10);
 
 /** The channel that tells every API process an organization's usage or billing changed. */
 export const USAGE_CHANNEL = "meterline_usage";
-
-/**
- * Folds newly accepted events into the aggregates, in the transaction that inserted them: sums
- * per day, each device once per cycle (cycles by the organization's anchor day, read under a
- * key-share lock that a change of anchor waits for), the latest storage reading per app. Rows
- * are written in key order so concurrent batches cannot deadlock. Then tells every process.
- */
-export async function recordAggregates(db: Kysely<Schema>, rows: UsageEventRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const column = <T>(pick: (row: UsageEventRow) => T) => rows.map(pick);
-  await sql`
-    WITH input AS (
-      SELECT * FROM unnest(
-        ${column((row) => row.org_id)}::text[],
-        ${column((row) => row.app_id)}::text[],
-        ${column((row) => row.metric)}::text[],
-        ${column((row) => row.occurred_at.toISOString())}::timestamptz[],
-        ${column((row) => row.device_id)}::text[],
-        ${column((row) => (row.value === null ? null : row.value.toString()))}::bigint[]
-      ) AS event (org_id, app_id, metric, occurred_at, device_id, value)
-    ),
-    anchors AS (
-      SELECT id AS org_id, cycle_anchor_day FROM orgs
-      WHERE id IN (SELECT DISTINCT org_id FROM input) ORDER BY id FOR KEY SHARE
-    ),
-    daily AS (
-      INSERT INTO usage_daily AS d (org_id, metric, day, quantity)
-      SELECT org_id, metric, (occurred_at AT TIME ZONE 'UTC')::date, sum(value)
-      FROM input WHERE metric IN ('bandwidth', 'build_minutes')
-      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-      ON CONFLICT (org_id, metric, day) DO UPDATE SET quantity = d.quantity + excluded.quantity
-    ),
-    devices AS (
-      INSERT INTO mau_devices AS m (org_id, cycle_start, device_id, first_seen)
-      SELECT i.org_id, meterline_cycle_start(i.occurred_at, a.cycle_anchor_day), i.device_id,
-        min((i.occurred_at AT TIME ZONE 'UTC')::date)
-      FROM input i JOIN anchors a USING (org_id) WHERE i.metric = 'mau'
-      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-      ON CONFLICT (org_id, cycle_start, device_id) DO UPDATE SET first_seen = excluded.first_seen
-        WHERE excluded.first_seen < m.first_seen
-    ),
-    gauges AS (
-      INSERT INTO storage_gauges AS g (org_id, app_id, bytes, measured_at)
-      SELECT DISTINCT ON (org_id, app_id) org_id, app_id, value, occurred_at
-      FROM input WHERE metric = 'storage' ORDER BY org_id, app_id, occurred_at DESC
-      ON CONFLICT (org_id, app_id) DO UPDATE SET bytes = excluded.bytes, measured_at = excluded.measured_at
-        WHERE excluded.measured_at > g.measured_at
-    )
-    SELECT pg_notify(${USAGE_CHANNEL}, org_id) FROM anchors
-  `.execute(db);
-}
 
 /** Usage of one cycle from the aggregates, except storage over time (see `storageByteMs`). */
 export async function cycleTotals(

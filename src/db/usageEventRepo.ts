@@ -1,25 +1,104 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Schema, UsageEventsTable } from "./schema.js";
+import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
 export type UsageEventRow = Omit<UsageEventsTable, "received_at">;
 
 /**
- * Inserts the rows that are new and returns their keys; rows whose (org_id, id) exists are left
- * alone. Rows go in key order, so two batches sharing ids take their row locks in the same order
- * and cannot deadlock.
+ * Stores a batch in one statement, one round trip: the rows of existing organizations whose
+ * (org_id, id) is new are inserted and folded into the aggregates — sums per UTC day, each
+ * device once per billing cycle (by the organization's anchor day, read under a key-share lock
+ * that a change of anchor waits for), the latest storage reading per app — and every process is
+ * told (NOTIFY) once it commits. Rows go in key order, so concurrent batches sharing ids or days
+ * take their locks in one order and cannot deadlock.
+ *
+ * Rows from before the organization's accepted window (SPEC §3, by its own anchor day) are not
+ * inserted. Answers the keys inserted and the anchor day of each of `orgIds` that exists.
  */
-export async function insertNewUsageEvents(
+export async function insertUsageEvents(
   db: Kysely<Schema>,
-  rows: UsageEventRow[],
-): Promise<{ org_id: string; id: string }[]> {
-  if (rows.length === 0) return [];
-  const ordered = [...rows].sort((a, b) => compare(a.org_id, b.org_id) || compare(a.id, b.id));
-  return db
-    .insertInto("usage_events")
-    .values(ordered)
-    .onConflict((oc) => oc.columns(["org_id", "id"]).doNothing())
-    .returning(["org_id", "id"])
-    .execute();
+  { rows, orgIds, now }: { rows: UsageEventRow[]; orgIds: string[]; now: Date },
+): Promise<{ inserted: { org_id: string; id: string }[]; anchorDays: Map<string, number> }> {
+  if (orgIds.length === 0) return { inserted: [], anchorDays: new Map() };
+  const column = <T>(pick: (row: UsageEventRow) => T) => rows.map(pick);
+  const result = await sql<{
+    kind: "inserted" | "org" | "told";
+    org_id: string;
+    id: string | null;
+    anchor_day: number | null;
+  }>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${column((row) => row.org_id)}::text[],
+        ${column((row) => row.id)}::text[],
+        ${column((row) => row.app_id)}::text[],
+        ${column((row) => row.metric)}::text[],
+        ${column((row) => row.occurred_at.toISOString())}::timestamptz[],
+        ${column((row) => row.device_id)}::text[],
+        ${column((row) => (row.value === null ? null : row.value.toString()))}::bigint[],
+        ${column((row) => row.payload_hash)}::text[]
+      ) AS event (org_id, id, app_id, metric, occurred_at, device_id, value, payload_hash)
+    ),
+    orgs_known AS (
+      SELECT id AS org_id, cycle_anchor_day,
+        -- SPEC §3: nothing from before this cycle's start (the previous one's end) minus 48 hours
+        meterline_cycle_start(${now.toISOString()}::timestamptz, cycle_anchor_day)::timestamp AT TIME ZONE 'UTC'
+          - interval '48 hours' AS earliest
+      FROM orgs WHERE id = ANY (${orgIds}::text[]) ORDER BY id FOR KEY SHARE
+    ),
+    inserted AS (
+      INSERT INTO usage_events (org_id, id, app_id, metric, occurred_at, device_id, value, payload_hash)
+      SELECT input.* FROM input JOIN orgs_known o USING (org_id)
+      WHERE input.occurred_at >= o.earliest
+      ORDER BY org_id, id
+      ON CONFLICT (org_id, id) DO NOTHING
+      RETURNING org_id, id, app_id, metric, occurred_at, device_id, value
+    ),
+    daily AS (
+      INSERT INTO usage_daily AS d (org_id, metric, day, quantity)
+      SELECT org_id, metric, (occurred_at AT TIME ZONE 'UTC')::date, sum(value)
+      FROM inserted WHERE metric IN ('bandwidth', 'build_minutes')
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (org_id, metric, day) DO UPDATE SET quantity = d.quantity + excluded.quantity
+    ),
+    mau AS (
+      SELECT org_id, device_id, (occurred_at AT TIME ZONE 'UTC')::date AS day FROM inserted WHERE metric = 'mau'
+    ),
+    -- A cycle starts at a day's beginning, so the cycle of each (organization, day) is computed
+    -- once, not once per event.
+    mau_cycles AS (
+      SELECT d.org_id, d.day, meterline_cycle_start(d.day::timestamp AT TIME ZONE 'UTC', o.cycle_anchor_day) AS cycle_start
+      FROM (SELECT DISTINCT org_id, day FROM mau) AS d JOIN orgs_known o USING (org_id)
+    ),
+    devices AS (
+      INSERT INTO mau_devices AS m (org_id, cycle_start, device_id, first_seen)
+      SELECT mau.org_id, c.cycle_start, mau.device_id, min(mau.day)
+      FROM mau JOIN mau_cycles c USING (org_id, day)
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (org_id, cycle_start, device_id) DO UPDATE SET first_seen = excluded.first_seen
+        WHERE excluded.first_seen < m.first_seen
+    ),
+    gauges AS (
+      INSERT INTO storage_gauges AS g (org_id, app_id, bytes, measured_at)
+      SELECT DISTINCT ON (org_id, app_id) org_id, app_id, value, occurred_at
+      FROM inserted WHERE metric = 'storage' ORDER BY org_id, app_id, occurred_at DESC
+      ON CONFLICT (org_id, app_id) DO UPDATE SET bytes = excluded.bytes, measured_at = excluded.measured_at
+        WHERE excluded.measured_at > g.measured_at
+    )
+    SELECT 'inserted' AS kind, org_id, id, NULL::integer AS anchor_day FROM inserted
+    UNION ALL
+    SELECT 'org', org_id, NULL, cycle_anchor_day FROM orgs_known
+    UNION ALL
+    SELECT 'told', changed.org_id, NULL, NULL FROM (SELECT DISTINCT org_id FROM inserted) AS changed
+      CROSS JOIN LATERAL (SELECT pg_notify(${USAGE_CHANNEL}, changed.org_id)) AS told
+  `.execute(db);
+  const inserted: { org_id: string; id: string }[] = [];
+  const anchorDays = new Map<string, number>();
+  for (const row of result.rows) {
+    if (row.kind === "org" && row.anchor_day !== null) anchorDays.set(row.org_id, row.anchor_day);
+    else if (row.kind === "inserted" && row.id !== null) inserted.push({ org_id: row.org_id, id: row.id });
+  }
+  return { inserted, anchorDays };
 }
 
 export async function findPayloadHashes(
@@ -27,13 +106,10 @@ export async function findPayloadHashes(
   keys: { org_id: string; id: string }[],
 ): Promise<{ org_id: string; id: string; payload_hash: string }[]> {
   if (keys.length === 0) return [];
-  return db
-    .selectFrom("usage_events")
-    .select(["org_id", "id", "payload_hash"])
-    .where((eb) => eb.or(keys.map((key) => eb.and([eb("org_id", "=", key.org_id), eb("id", "=", key.id)]))))
-    .execute();
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  const result = await sql<{ org_id: string; id: string; payload_hash: string }>`
+    SELECT e.org_id, e.id, e.payload_hash
+    FROM unnest(${keys.map((key) => key.org_id)}::text[], ${keys.map((key) => key.id)}::text[]) AS k (org_id, id)
+    JOIN usage_events e ON e.org_id = k.org_id AND e.id = k.id
+  `.execute(db);
+  return result.rows;
 }

@@ -114,20 +114,32 @@ export function checkEventTime({
   now: Date;
   anchorDay?: number;
 }): EventRejection | null {
-  if (occurredAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
-    return {
-      code: "event_too_new",
-      message: "timestamp is more than 5 minutes in the future; check the sender's clock",
-    };
-  }
+  return tooNew({ occurredAt, now }) ?? tooOld({ occurredAt, now, anchorDay });
+}
+
+export function tooNew({ occurredAt, now }: { occurredAt: Date; now: Date }): EventRejection | null {
+  if (occurredAt.getTime() <= now.getTime() + FUTURE_TOLERANCE_MS) return null;
+  return {
+    code: "event_too_new",
+    message: "timestamp is more than 5 minutes in the future; check the sender's clock",
+  };
+}
+
+export function tooOld({
+  occurredAt,
+  now,
+  anchorDay,
+}: {
+  occurredAt: Date;
+  now: Date;
+  anchorDay?: number | undefined;
+}): EventRejection | null {
   const earliest = cycleContaining({ at: now, anchorDay }).start.getTime() - LATE_GRACE_MS;
-  if (occurredAt.getTime() < earliest) {
-    return {
-      code: "event_too_old",
-      message: `timestamp is before ${new Date(earliest).toISOString()}: the previous cycle is closed`,
-    };
-  }
-  return null;
+  if (occurredAt.getTime() >= earliest) return null;
+  return {
+    code: "event_too_old",
+    message: `timestamp is before ${new Date(earliest).toISOString()}: the previous cycle is closed`,
+  };
 }
 
 /** The fields that make two events with one id the same event; stable across key order. */

@@ -1,15 +1,13 @@
 import type { Kysely } from "kysely";
-import { findExistingOrgIds } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
-import { inTransaction } from "../db/transaction.js";
-import { recordAggregates } from "../db/usageAggregateRepo.js";
-import { findPayloadHashes, insertNewUsageEvents, type UsageEventRow } from "../db/usageEventRepo.js";
+import { findPayloadHashes, insertUsageEvents, type UsageEventRow } from "../db/usageEventRepo.js";
 import { sha256Hex } from "../domain/sha256.js";
 import {
   canonicalEvent,
-  checkEventTime,
   type EventRejection,
   parseUsageEvent,
+  tooNew,
+  tooOld,
   type UsageEvent,
 } from "../domain/usageEvents.js";
 
@@ -53,27 +51,23 @@ export async function recordUsage({
     else rejected.push({ index, ...result.rejection });
   }
 
-  const reachable = parsed.filter(({ event }) => keyOrgId === null || event.orgId === keyOrgId);
-  const knownOrgs = await findExistingOrgIds(db, [...new Set(reachable.map(({ event }) => event.orgId))]);
-
   // The first in-time occurrence of a key is offered for insertion; every other occurrence (a
   // repeat in the batch, or an event outside the time window) is compared with what is stored.
   const offered = new Map<string, { index: number; row: UsageEventRow }>();
   const compared: { index: number; key: string; hash: string; ifAbsent: EventRejection | null }[] = [];
+  const orgOf = new Map<string, { org_id: string; id: string }>();
   for (const { index, event } of parsed) {
-    if (!knownOrgs.has(event.orgId)) {
-      rejected.push({
-        index,
-        code: "unknown_org",
-        message: `organization ${event.orgId} not found for this API key`,
-      });
+    if (keyOrgId !== null && event.orgId !== keyOrgId) {
+      rejected.push(unknownOrg(index, event.orgId));
       continue;
     }
-    const key = JSON.stringify([event.orgId, event.id]);
+    const key = `${event.orgId}\n${event.id}`;
+    orgOf.set(key, { org_id: event.orgId, id: event.id });
     const hash = sha256Hex(canonicalEvent(event));
-    const outOfWindow = checkEventTime({ occurredAt: event.occurredAt, now });
-    if (outOfWindow || offered.has(key)) {
-      compared.push({ index, key, hash, ifAbsent: outOfWindow });
+    // Too old is the database's to judge, by the organization's own cycles.
+    const early = tooNew({ occurredAt: event.occurredAt, now });
+    if (early || offered.has(key)) {
+      compared.push({ index, key, hash, ifAbsent: early });
       continue;
     }
     offered.set(key, {
@@ -91,34 +85,27 @@ export async function recordUsage({
     });
   }
 
-  const { inserted, stored } = await inTransaction(db, async (tx) => {
-    const insertedRows = await insertNewUsageEvents(
-      tx,
-      [...offered.values()].map(({ row }) => row),
-    );
-    const inserted = new Set(insertedRows.map((row) => JSON.stringify([row.org_id, row.id])));
-    await recordAggregates(
-      tx,
-      [...offered].filter(([key]) => inserted.has(key)).map(([, { row }]) => row),
-    );
-    const lookups = new Set([
-      ...[...offered.keys()].filter((key) => !inserted.has(key)),
-      ...compared.map((c) => c.key),
-    ]);
-    const storedRows = await findPayloadHashes(
-      tx,
-      [...lookups].map((key) => {
-        const [org_id, id] = JSON.parse(key) as [string, string];
-        return { org_id, id };
-      }),
-    );
-    return {
-      inserted,
-      stored: new Map(storedRows.map((row) => [JSON.stringify([row.org_id, row.id]), row.payload_hash])),
-    };
+  // One statement stores the new events and their aggregates, committed (durable) on return.
+  const orgIds = [...new Set([...orgOf.values()].map((key) => key.org_id))];
+  const stored = await insertUsageEvents(db, {
+    rows: [...offered.values()].map(({ row }) => row),
+    orgIds,
+    now,
   });
+  const inserted = new Set(stored.inserted.map((key) => `${key.org_id}\n${key.id}`));
+  const known = (key: string) => stored.anchorDays.has(orgOf.get(key)?.org_id ?? "");
+  const lookups = [
+    ...[...offered.keys()].filter((key) => known(key) && !inserted.has(key)),
+    ...compared.map((c) => c.key).filter(known),
+  ];
+  const hashes = await findPayloadHashes(
+    db,
+    [...new Set(lookups)].map((key) => orgOf.get(key) ?? { org_id: "", id: "" }),
+  );
+  const storedHashes = new Map(hashes.map((row) => [`${row.org_id}\n${row.id}`, row.payload_hash]));
 
-  const hashOf = (key: string) => (inserted.has(key) ? offered.get(key)?.row.payload_hash : stored.get(key));
+  const hashOf = (key: string) =>
+    inserted.has(key) ? offered.get(key)?.row.payload_hash : storedHashes.get(key);
   let accepted = 0;
   let duplicates = 0;
   const compare = (index: number, key: string, hash: string, ifAbsent: EventRejection | null) => {
@@ -134,10 +121,21 @@ export async function recordUsage({
       });
   };
   for (const [key, { index, row }] of offered) {
-    if (inserted.has(key)) accepted += 1;
-    else compare(index, key, row.payload_hash, null);
+    if (!known(key)) rejected.push(unknownOrg(index, row.org_id));
+    else if (inserted.has(key)) accepted += 1;
+    else {
+      const anchorDay = stored.anchorDays.get(row.org_id);
+      compare(index, key, row.payload_hash, tooOld({ occurredAt: row.occurred_at, now, anchorDay }));
+    }
   }
-  for (const { index, key, hash, ifAbsent } of compared) compare(index, key, hash, ifAbsent);
+  for (const { index, key, hash, ifAbsent } of compared) {
+    if (!known(key)) rejected.push(unknownOrg(index, orgOf.get(key)?.org_id ?? ""));
+    else compare(index, key, hash, ifAbsent);
+  }
   rejected.sort((a, b) => a.index - b.index);
   return { accepted, duplicates, rejected };
+}
+
+function unknownOrg(index: number, orgId: string): RecordUsageResult["rejected"][number] {
+  return { index, code: "unknown_org", message: `organization ${orgId} not found for this API key` };
 }

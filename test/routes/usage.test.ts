@@ -83,6 +83,34 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
     expect(other.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
   });
 
+  it("judges late events by the org's own billing cycle, 48 hours of grace before it began", async () => {
+    const { org, key } = await setup();
+    // Cycles starting today, as for an org that subscribed today.
+    const today = new Date(ctx.clock.now().toISOString().slice(0, 10));
+    await ctx.db.kysely
+      .updateTable("orgs")
+      .set({ cycle_anchor_day: today.getUTCDate() })
+      .where("id", "=", org.id)
+      .execute();
+    const hour = 3_600_000;
+    const at = (hoursBeforeToday: number) =>
+      new Date(today.getTime() - hoursBeforeToday * hour).toISOString();
+    const reply = await send(key, {
+      events: [
+        { id: eventId(), org_id: org.id, app_id: "a", metric: "mau", device_id: "late", timestamp: at(47) },
+        {
+          id: eventId(),
+          org_id: org.id,
+          app_id: "a",
+          metric: "mau",
+          device_id: "too-late",
+          timestamp: at(49),
+        },
+      ],
+    });
+    expect(reply.json()).toMatchObject({ accepted: 1, rejected: [{ index: 1, code: "event_too_old" }] });
+  });
+
   it("accepts a batch, counts a repeat once, and refuses another event under a used id", async () => {
     const { org, key } = await setup();
     const base = { org_id: org.id, app_id: "app.one", timestamp: now() };
