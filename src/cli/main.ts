@@ -7,16 +7,14 @@ import { ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "../db/client.js";
 import { migrate } from "../db/migrate.js";
 import { type KeyScope, keyScopes } from "../domain/access.js";
-import { billingUnits } from "../domain/catalog.js";
 import { AppError, exitCodeOf } from "../domain/errors.js";
-import { formatCents, formatCredits } from "../domain/money.js";
-import { GIB, type MetricUsage, toNumber } from "../domain/usage.js";
+import { formatCents } from "../domain/money.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
 import { createLogger } from "../logger.js";
 import { startMeterline } from "../main.js";
 import { createApiKey } from "../services/apiKeys.js";
 import { getOrg } from "../services/orgDirectory.js";
-import { readUsage } from "../services/readUsage.js";
+import { type MetricSummary, readUsage, summarizeUsage } from "../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../services/recordUsage.js";
 import { syncStripeCatalog } from "../services/syncStripeCatalog.js";
 import { startStripeEmulator } from "../stripe/emulator/index.js";
@@ -585,25 +583,10 @@ async function showUsage(args: string[]): Promise<void> {
     const report = await readUsage({ db: db.kysely, catalog: config.catalog, orgId, now });
     const view = {
       org: orgId,
-      plan: report.standing.plan,
+      ...summarizeUsage(report),
       source: report.standing.source,
       status: report.standing.status,
       trial_ends_at: report.standing.trialEndsAt,
-      cycle: report.cycle,
-      metrics: Object.fromEntries(
-        metrics.map((metric) => {
-          const shown = metricView(metric, report.measured[metric]);
-          return [
-            metric,
-            metric === "storage"
-              ? {
-                  ...shown,
-                  current_gib: toNumber({ numerator: report.raw.storageCurrentBytes, denominator: GIB }),
-                }
-              : shown,
-          ];
-        }),
-      ) as Record<Metric, ReturnType<typeof metricView> & { current_gib?: number }>,
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
@@ -629,7 +612,7 @@ async function showUsage(args: string[]): Promise<void> {
         "forecast at cycle end",
       ],
       ...metrics.map((metric) => {
-        const m = view.metrics[metric];
+        const m: MetricSummary & { current_gib?: number } = view.metrics[metric];
         const reached = m.forecast.quota_reached_on
           ? `, quota reached ${day(m.forecast.quota_reached_on)}`
           : "";
@@ -670,22 +653,6 @@ async function showUsage(args: string[]): Promise<void> {
   } finally {
     await db.close();
   }
-}
-
-/** A metric as GET /v1/orgs/:org/usage answers it. */
-function metricView(metric: Metric, usage: MetricUsage) {
-  return {
-    unit: billingUnits[metric],
-    used: toNumber(usage.used),
-    included: toNumber(usage.included),
-    percent: usage.percent,
-    overage: toNumber(usage.overage),
-    overage_cost: formatCredits(usage.overageCostMicros),
-    forecast: {
-      at_cycle_end: toNumber(usage.forecast.atCycleEnd),
-      quota_reached_on: usage.forecast.quotaReachedOn,
-    },
-  };
 }
 
 /** A quantity for the table: grouped, at most three decimals, "<0.001" rather than a false 0. */

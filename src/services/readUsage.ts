@@ -1,11 +1,12 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
 import { cycleTotals, type DailyPoint, dailySeries, dayOf, storageByteMs } from "../db/usageAggregateRepo.js";
-import { type Catalog, findPlan } from "../domain/catalog.js";
+import { billingUnits, type Catalog, findPlan } from "../domain/catalog.js";
 import { type Cycle, cycleContaining } from "../domain/cycles.js";
 import { AppError } from "../domain/errors.js";
+import { formatCredits } from "../domain/money.js";
 import type { PlanStanding } from "../domain/subscriptions.js";
-import { type MetricUsage, measureUsage, type RawUsage } from "../domain/usage.js";
+import { GIB, type MetricUsage, measureUsage, type RawUsage, toNumber } from "../domain/usage.js";
 import type { Metric } from "../domain/usageEvents.js";
 import { readPlanStanding } from "./readPlanStanding.js";
 
@@ -78,3 +79,54 @@ export async function readDailyUsage({
 }
 
 const MAX_DAYS = 366;
+
+/** A metric as GET /v1/orgs/:org/usage and `meterline usage show` give it, in billing units. */
+export interface MetricSummary {
+  unit: string;
+  used: number;
+  included: number;
+  percent: number | null;
+  overage: number;
+  /** Credits, a decimal string. */
+  overage_cost: string;
+  forecast: { at_cycle_end: number; quota_reached_on: Date | null };
+}
+
+export interface UsageSummary {
+  cycle: Cycle;
+  plan: string | null;
+  metrics: Record<Exclude<Metric, "storage">, MetricSummary> & {
+    storage: MetricSummary & { current_gib: number };
+  };
+}
+
+export function summarizeUsage(report: UsageReport): UsageSummary {
+  const metric = (name: Metric): MetricSummary => {
+    const usage = report.measured[name];
+    return {
+      unit: billingUnits[name],
+      used: toNumber(usage.used),
+      included: toNumber(usage.included),
+      percent: usage.percent,
+      overage: toNumber(usage.overage),
+      overage_cost: formatCredits(usage.overageCostMicros),
+      forecast: {
+        at_cycle_end: toNumber(usage.forecast.atCycleEnd),
+        quota_reached_on: usage.forecast.quotaReachedOn,
+      },
+    };
+  };
+  return {
+    cycle: report.cycle,
+    plan: report.standing.plan,
+    metrics: {
+      mau: metric("mau"),
+      bandwidth: metric("bandwidth"),
+      storage: {
+        ...metric("storage"),
+        current_gib: toNumber({ numerator: report.raw.storageCurrentBytes, denominator: GIB }),
+      },
+      build_minutes: metric("build_minutes"),
+    },
+  };
+}

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { billingUnits } from "../../domain/catalog.js";
-import { formatCredits } from "../../domain/money.js";
-import { GIB, type MetricUsage, toNumber } from "../../domain/usage.js";
-import { type Metric, metrics } from "../../domain/usageEvents.js";
-import { readDailyUsage, readUsage } from "../../services/readUsage.js";
+import { GIB, toNumber } from "../../domain/usage.js";
+import { metrics } from "../../domain/usageEvents.js";
+import { readDailyUsage, readUsage, summarizeUsage } from "../../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../../services/recordUsage.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
@@ -23,21 +22,6 @@ const metricUsage = z.object({
     quota_reached_on: timestamp.nullable().describe("when that rate reaches the quota, within this cycle"),
   }),
 });
-
-function metricView(metric: Metric, usage: MetricUsage): z.output<typeof metricUsage> {
-  return {
-    unit: billingUnits[metric],
-    used: toNumber(usage.used),
-    included: toNumber(usage.included),
-    percent: usage.percent,
-    overage: toNumber(usage.overage),
-    overage_cost: formatCredits(usage.overageCostMicros),
-    forecast: {
-      at_cycle_end: toNumber(usage.forecast.atCycleEnd),
-      quota_reached_on: usage.forecast.quotaReachedOn,
-    },
-  };
-}
 
 const day = z.iso.date();
 
@@ -115,19 +99,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRa
         orgId: request.params.org,
         now: deps.clock.now(),
       });
-      return {
-        cycle: report.cycle,
-        plan: report.standing.plan,
-        metrics: {
-          mau: metricView("mau", report.measured.mau),
-          bandwidth: metricView("bandwidth", report.measured.bandwidth),
-          storage: {
-            ...metricView("storage", report.measured.storage),
-            current_gib: toNumber({ numerator: report.raw.storageCurrentBytes, denominator: GIB }),
-          },
-          build_minutes: metricView("build_minutes", report.measured.build_minutes),
-        },
-      };
+      return summarizeUsage(report);
     },
   );
 
