@@ -1,5 +1,6 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { ApiKeysTable, Schema } from "./schema.js";
+import { inTransaction } from "./transaction.js";
 
 export type ApiKeyRow = Pick<
   ApiKeysTable,
@@ -46,15 +47,22 @@ export async function listApiKeys(db: Kysely<Schema>, orgId: string): Promise<Ap
     .execute();
 }
 
+/** The channel that tells every API process a key was revoked, so none keeps honouring it. */
+export const KEYS_CHANNEL = "meterline_keys";
+
 export async function revokeApiKey(
   db: Kysely<Schema>,
   { orgId, id, now }: { orgId: string; id: string; now: Date },
 ): Promise<ApiKeyRow | undefined> {
-  return db
-    .updateTable("api_keys")
-    .set((eb) => ({ revoked_at: eb.fn.coalesce("revoked_at", eb.val(now)) }))
-    .where("org_id", "=", orgId)
-    .where("id", "=", id)
-    .returning(keyColumns)
-    .executeTakeFirst();
+  return inTransaction(db, async (tx) => {
+    const row = await tx
+      .updateTable("api_keys")
+      .set((eb) => ({ revoked_at: eb.fn.coalesce("revoked_at", eb.val(now)) }))
+      .where("org_id", "=", orgId)
+      .where("id", "=", id)
+      .returning(keyColumns)
+      .executeTakeFirst();
+    if (row) await sql`SELECT pg_notify(${KEYS_CHANNEL}, ${row.id})`.execute(tx);
+    return row;
+  });
 }

@@ -79,7 +79,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const limiters = keyRateLimiters();
   await app.register(async (api) => {
-    registerAuth(api, deps);
+    await registerAuth(api, deps);
     await api.register(authRoutes, { deps });
     await api.register(orgRoutes, { deps });
     await api.register(usageRoutes, { deps, limiters });

@@ -1,9 +1,10 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { KEYS_CHANNEL } from "../db/apiKeyRepo.js";
 import type { KeyScope, Permission, Role } from "../domain/access.js";
 import { AppError } from "../domain/errors.js";
 import { sha256Hex } from "../domain/sha256.js";
-import { findApiKey } from "../services/apiKeys.js";
+import { ApiKeyCache } from "../services/apiKeys.js";
 import { authorizeOrg } from "../services/authorizeOrg.js";
 import type { StartedSession } from "../services/sessions.js";
 import { findSession } from "../services/sessions.js";
@@ -45,8 +46,15 @@ export function authModeOf(request: FastifyRequest): AuthMode {
 }
 
 /** Installs authentication on every route registered in `app`'s scope (the `/v1` API). */
-export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
+export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.decorateRequest("principal", null);
+  const keys = new ApiKeyCache({ db: deps.db.kysely });
+  const unlisten = await deps.db.listen(
+    KEYS_CHANNEL,
+    () => keys.forgetAll(),
+    () => keys.forgetAll(),
+  );
+  app.addHook("onClose", async () => unlisten());
 
   // The OpenAPI document's `security` comes from the same setting that the hook below enforces.
   app.addHook("onRoute", (route) => {
@@ -58,7 +66,7 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
     const mode = authModeOf(request);
     if (mode === "public") return;
     if (mode === "key") {
-      request.principal = await keyPrincipal(request, deps);
+      request.principal = await keyPrincipal(request, keys, deps.clock.now());
       return;
     }
     const principal = await sessionPrincipal(request, deps);
@@ -88,12 +96,16 @@ async function sessionPrincipal(
   return { kind: "user", ...session };
 }
 
-async function keyPrincipal(request: FastifyRequest, deps: AppDeps): Promise<Principal & { kind: "key" }> {
+async function keyPrincipal(
+  request: FastifyRequest,
+  keys: ApiKeyCache,
+  now: Date,
+): Promise<Principal & { kind: "key" }> {
   const header = request.headers.authorization;
   const key = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
   if (!key)
     throw new AppError("unauthenticated", "This route needs a service API key: Authorization: Bearer ml_…");
-  const row = await findApiKey({ db: deps.db.kysely, key });
+  const row = await keys.find(key, now.getTime());
   if (!row) throw new AppError("unauthenticated", "This API key is unknown or revoked");
   return { kind: "key", keyId: row.id, orgId: row.org_id, scopes: row.scopes };
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
-import { type ApiKeyRow, findLiveApiKeyByHash, insertApiKey } from "../db/apiKeyRepo.js";
+import { type ApiKeyRow, findLiveApiKeyByHash, insertApiKey, KEYS_CHANNEL } from "../db/apiKeyRepo.js";
+import type { Db } from "../db/client.js";
 import type { Schema } from "../db/schema.js";
 import type { KeyScope } from "../domain/access.js";
 import { AppError } from "../domain/errors.js";
@@ -47,4 +48,48 @@ export async function createApiKey({
 export function findApiKey({ db, key }: { db: Kysely<Schema>; key: string }): Promise<ApiKeyRow | undefined> {
   if (!key.startsWith(KEY_PREFIX)) return Promise.resolve(undefined);
   return findLiveApiKeyByHash(db, sha256Hex(key));
+}
+
+/**
+ * Service keys answered from memory: every API call of a service carries its key, and most of
+ * them are entitlement checks that must not wait for the database. A revocation empties the
+ * cache of every process (NOTIFY); entries also lapse after `ttlMs`, a bound even if a
+ * notification were lost. Unknown keys are not remembered.
+ */
+export class ApiKeyCache {
+  readonly #entries = new Map<string, { row: ApiKeyRow; until: number }>();
+  readonly #db: Kysely<Schema>;
+  readonly #ttlMs: number;
+
+  constructor({ db, ttlMs = 10_000 }: { db: Kysely<Schema>; ttlMs?: number }) {
+    this.#db = db;
+    this.#ttlMs = ttlMs;
+  }
+
+  async find(key: string, nowMs: number): Promise<ApiKeyRow | undefined> {
+    if (!key.startsWith(KEY_PREFIX)) return undefined;
+    const hash = sha256Hex(key);
+    const cached = this.#entries.get(hash);
+    if (cached && nowMs < cached.until) return cached.row;
+    const row = await findLiveApiKeyByHash(this.#db, hash);
+    if (row) this.#entries.set(hash, { row, until: nowMs + this.#ttlMs });
+    else this.#entries.delete(hash);
+    return row;
+  }
+
+  forgetAll(): void {
+    this.#entries.clear();
+  }
+}
+
+/** The cache, emptied whenever any process revokes a key. `stop` ends the listening. */
+export async function startApiKeyCache({
+  db,
+}: {
+  db: Db;
+}): Promise<{ cache: ApiKeyCache; stop: () => Promise<void> }> {
+  const cache = new ApiKeyCache({ db: db.kysely });
+  const forget = () => cache.forgetAll();
+  const stop = await db.listen(KEYS_CHANNEL, forget, forget);
+  return { cache, stop };
 }

@@ -77,4 +77,31 @@ describeEachEngine("API key routes", (ctx) => {
     const again = await team.owner.request("DELETE", `/v1/orgs/${team.org.id}/api-keys/${created.id}`);
     expect(again.json().revoked_at).toBe(revoked.json().revoked_at);
   });
+
+  it("stops honouring a revoked key at once, though it was just used", async () => {
+    const team = await makeTeam(ctx.app);
+    const created = (
+      await team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+        name: "k",
+        scopes: ["entitlements:read"],
+      })
+    ).json();
+    const check = () =>
+      ctx.app.inject({
+        method: "POST",
+        url: "/v1/check",
+        headers: { authorization: `Bearer ${created.key}` },
+        payload: { org_id: team.org.id, action: "serve_update" },
+      });
+    expect((await check()).statusCode).toBe(200);
+    await team.owner.request("DELETE", `/v1/orgs/${team.org.id}/api-keys/${created.id}`);
+    const revokedAt = Date.now();
+    let status = (await check()).statusCode;
+    while (status === 200 && Date.now() - revokedAt < 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      status = (await check()).statusCode;
+    }
+    expect(status).toBe(401);
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+  });
 });
