@@ -137,6 +137,12 @@ export interface MauDevicesTable {
   first_seen: string;
 }
 
+export interface MauCountsTable {
+  org_id: string;
+  cycle_start: string;
+  devices: bigint;
+}
+
 export interface StorageGaugesTable {
   org_id: string;
   app_id: string;
@@ -166,6 +172,7 @@ export interface Schema {
   contact_requests: ContactRequestsTable;
   usage_daily: UsageDailyTable;
   mau_devices: MauDevicesTable;
+  mau_counts: MauCountsTable;
   storage_gauges: StorageGaugesTable;
   schema_migrations: SchemaMigrationsTable;
 }

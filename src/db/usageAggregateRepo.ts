@@ -21,9 +21,9 @@ export async function cycleTotals(
 }> {
   const start = dayOf(cycle.start);
   const end = dayOf(cycle.end);
-  const result = await sql<{ mau: bigint; bandwidth: string; build: string; storage: string }>`
+  const result = await sql<{ mau: string; bandwidth: string; build: string; storage: string }>`
     SELECT
-      (SELECT count(*) FROM mau_devices WHERE org_id = ${orgId} AND cycle_start = ${start}::date) AS mau,
+      (SELECT coalesce(sum(devices), 0) FROM mau_counts WHERE org_id = ${orgId} AND cycle_start = ${start}::date) AS mau,
       (SELECT coalesce(sum(quantity), 0) FROM usage_daily
         WHERE org_id = ${orgId} AND metric = 'bandwidth' AND day >= ${start}::date AND day < ${end}::date) AS bandwidth,
       (SELECT coalesce(sum(quantity), 0) FROM usage_daily
@@ -156,6 +156,17 @@ export async function rekeyMauDevices(
     FROM usage_events WHERE org_id = ${orgId} AND metric = 'mau' AND occurred_at >= ${from}
     GROUP BY 1, 2, 3
     ON CONFLICT (org_id, cycle_start, device_id) DO UPDATE SET first_seen = least(mau_devices.first_seen, excluded.first_seen)
+  `.execute(db);
+  await db
+    .deleteFrom("mau_counts")
+    .where("org_id", "=", orgId)
+    .where("cycle_start", ">=", dayOf(from))
+    .execute();
+  await sql`
+    INSERT INTO mau_counts (org_id, cycle_start, devices)
+    SELECT org_id, cycle_start, count(*) FROM mau_devices
+    WHERE org_id = ${orgId} AND cycle_start >= ${dayOf(from)}::date
+    GROUP BY 1, 2
   `.execute(db);
   await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
 }

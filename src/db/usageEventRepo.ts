@@ -77,6 +77,14 @@ export async function insertUsageEvents(
       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
       ON CONFLICT (org_id, cycle_start, device_id) DO UPDATE SET first_seen = excluded.first_seen
         WHERE excluded.first_seen < m.first_seen
+      -- xmax is 0 on a row this statement inserted, not on one it updated
+      RETURNING m.org_id, m.cycle_start, (m.xmax = 0) AS is_new
+    ),
+    counted AS (
+      INSERT INTO mau_counts AS c (org_id, cycle_start, devices)
+      SELECT org_id, cycle_start, count(*) FROM devices WHERE is_new
+      GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (org_id, cycle_start) DO UPDATE SET devices = c.devices + excluded.devices
     ),
     gauges AS (
       INSERT INTO storage_gauges AS g (org_id, app_id, bytes, measured_at)

@@ -1,5 +1,7 @@
 -- Usage aggregates, kept up to date as events are accepted, so reading a cycle's usage (and the
--- entitlement check) never scans raw events.
+-- entitlement check) never scans raw events. They are derived from usage_events, written only by
+-- the ingestion statement (which joins orgs) and the recount, and can be rebuilt from the events:
+-- they carry org_id without a foreign key, which would cost a lookup per row on the hot path.
 
 -- The anchor day the organization's cycles are counted by: its live subscription's, else 1
 -- (calendar months). Changed only together with a rebuild of the MAU aggregate.
@@ -29,7 +31,7 @@ $$;
 -- Sums per UTC day: bytes served (bandwidth) and build seconds (build_minutes). A cycle is a
 -- run of whole UTC days, so its total is the sum of its days.
 CREATE TABLE usage_daily (
-  org_id text NOT NULL REFERENCES orgs (id),
+  org_id text NOT NULL,
   metric text NOT NULL CHECK (metric IN ('bandwidth', 'build_minutes')),
   day date NOT NULL,
   quantity bigint NOT NULL CHECK (quantity >= 0),
@@ -39,16 +41,25 @@ CREATE TABLE usage_daily (
 -- Each device seen in a cycle, once, with the day it was first seen in it: MAU is the count of
 -- a cycle's rows, exact and distinct across the organization's apps.
 CREATE TABLE mau_devices (
-  org_id text NOT NULL REFERENCES orgs (id),
+  org_id text NOT NULL,
   cycle_start date NOT NULL,
   device_id text NOT NULL,
   first_seen date NOT NULL,
   PRIMARY KEY (org_id, cycle_start, device_id)
 );
 
+-- The number of rows of mau_devices per cycle, counted as they are inserted: a cycle's MAU is one
+-- row to read however many devices it has.
+CREATE TABLE mau_counts (
+  org_id text NOT NULL,
+  cycle_start date NOT NULL,
+  devices bigint NOT NULL CHECK (devices >= 0),
+  PRIMARY KEY (org_id, cycle_start)
+);
+
 -- The latest stored-bytes reading of each app: the live storage gate.
 CREATE TABLE storage_gauges (
-  org_id text NOT NULL REFERENCES orgs (id),
+  org_id text NOT NULL,
   app_id text NOT NULL,
   bytes bigint NOT NULL CHECK (bytes >= 0),
   measured_at timestamptz NOT NULL,
