@@ -18,7 +18,7 @@ export interface BenchOptions {
   logLevel: string;
   /** When set, the server writes a CPU profile of each measured phase here. */
   profileDir: string | null;
-  /** Extra node flags for the server process (BENCH_SERVER_FLAGS="--max-semi-space-size=64"). */
+  /** Node flags of the server process: by default those `npm start` runs with (BENCH_SERVER_FLAGS). */
   serverFlags: string[];
   ingestion: { batches: number; warmupBatches: number; inFlight: number; orgs: number };
   /** `keys`: the entitlements:read keys the connections take turns with (each key has its own rate limit). */
@@ -43,7 +43,7 @@ export function readOptions(env: Env = process.env): BenchOptions {
     postgresAdminUrl: env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
     logLevel: env.BENCH_LOG_LEVEL ?? "info",
     profileDir: env.BENCH_PROFILE_DIR || null,
-    serverFlags: (env.BENCH_SERVER_FLAGS ?? "").split(" ").filter(Boolean),
+    serverFlags: (env.BENCH_SERVER_FLAGS ?? "--max-semi-space-size=64").split(" ").filter(Boolean),
     ingestion: {
       batches: count("BENCH_INGEST_BATCHES", 400),
       warmupBatches: count("BENCH_INGEST_WARMUP_BATCHES", 10),

@@ -1,5 +1,12 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalEvent, checkEventTime, parseUsageEvent } from "./usageEvents.js";
+import {
+  canonicalEvent,
+  checkEventTime,
+  parseBySchema,
+  parseUsageEvent,
+  readWellFormedEvent,
+} from "./usageEvents.js";
 
 const now = new Date("2026-11-26T12:00:00Z");
 
@@ -80,5 +87,94 @@ describe("parseUsageEvent", () => {
     const other = parseUsageEvent({ ...base, metric: "mau", device_id: "e" }, 0);
     if (!other.ok) throw new Error("valid");
     expect(canonicalEvent(other.event)).not.toBe(canonicalEvent(a.event));
+  });
+});
+
+describe("the fast path of parseUsageEvent", () => {
+  const pick = <T>(...values: T[]) => fc.constantFrom(...values);
+  const text = fc.oneof(
+    pick("e1", "app.one", "a b", "", "-x", "x".repeat(129), "device\u0000", "ü", "org_01abc", "ORG_1"),
+    fc.string({ maxLength: 12 }),
+  );
+  const timestamp = fc.oneof(
+    fc
+      .date({
+        min: new Date("0900-01-01T00:00:00Z"),
+        max: new Date("2100-01-01T00:00:00Z"),
+        noInvalidDate: true,
+      })
+      .map((date) => date.toISOString()),
+    pick(
+      "2026-11-26T12:00:00Z",
+      "2026-11-26T12:00:00+01:00",
+      "2026-11-26T12:00:00.5-05:30",
+      "2026-02-29T00:00:00Z",
+      "2028-02-29T00:00:00Z",
+      "2026-13-01T00:00:00Z",
+      "2026-11-31T00:00:00Z",
+      "2026-11-26T24:00:00Z",
+      "2026-11-26T12:00:60Z",
+      "2026-11-26T12:00:00+24:00",
+      "2026-11-26T12:00:00+0100",
+      "2026-11-26T12:00:00.0001Z",
+      "2026-11-26 12:00:00Z",
+      "2026-11-26T12:00Z",
+    ),
+  );
+  const value = fc.oneof(
+    fc.integer({ min: -5, max: 1_000_000 }),
+    pick<number | string>(
+      1.5,
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER + 2,
+      "123",
+      "9223372036854775807",
+      "9223372036854775808",
+      "-1",
+      "1e3",
+    ),
+  );
+  const mostly = <T>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<T>) =>
+    fc.oneof({ arbitrary: valid, weight: 6 }, { arbitrary: other, weight: 1 });
+  const rawEvent = fc.record(
+    {
+      id: mostly(pick("evt-1", "a:b@c/d"), text),
+      org_id: mostly(pick("org_01m8bxgh2khd5er0redq51xcnm"), text),
+      app_id: mostly(pick("ios"), text),
+      metric: mostly(pick("mau", "bandwidth", "storage", "build_minutes"), fc.oneof(pick("cpu"), text)),
+      timestamp,
+      device_id: mostly(pick("device-42"), text),
+      value,
+    },
+    { requiredKeys: ["id", "org_id", "app_id", "metric", "timestamp"] },
+  );
+  const withExtras = fc
+    .tuple(rawEvent, fc.integer({ min: 0, max: 19 }))
+    .map(([event, dice]) =>
+      dice === 0 ? { ...event, extra: 1 } : dice === 1 ? { ...event, id: undefined } : event,
+    );
+
+  it("accepts only what the schema accepts, and reads it the same", () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(withExtras, (raw) => {
+        const fast = readWellFormedEvent(raw);
+        const slow = parseBySchema(raw, 0);
+        if (fast) {
+          taken += 1;
+          expect(slow).toEqual({ ok: true, event: fast });
+        }
+      }),
+      { numRuns: 20_000 },
+    );
+    // The property means something only if the fast path was taken often.
+    expect(taken).toBeGreaterThan(500);
+  });
+
+  it("takes the fast path for ordinary events", () => {
+    const base = { id: "e1", org_id: "org_1", app_id: "ios", timestamp: "2026-11-26T12:00:00.123Z" };
+    expect(readWellFormedEvent({ ...base, metric: "mau", device_id: "d-1" })).not.toBeNull();
+    expect(readWellFormedEvent({ ...base, metric: "bandwidth", value: 1024 })).not.toBeNull();
+    expect(readWellFormedEvent({ ...base, metric: "storage", value: "9223372036854775807" })).not.toBeNull();
   });
 });

@@ -21,6 +21,8 @@ export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters:
     "/v1/check",
     {
       config: { auth: "key" },
+      // The hot path: a line per check would cost more than the check. Failures still log.
+      logLevel: "warn",
       schema: {
         tags: ["entitlements"],
         summary: "May this organization do this now? Answered from memory, right within a second",
