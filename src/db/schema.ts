@@ -127,7 +127,8 @@ export interface UsageDailyTable {
   org_id: string;
   metric: "bandwidth" | "build_minutes";
   day: string;
-  quantity: bigint;
+  /** numeric, read as its decimal text */
+  quantity: string;
 }
 
 export interface MauDevicesTable {

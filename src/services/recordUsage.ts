@@ -54,7 +54,13 @@ export async function recordUsage({
   // The first in-time occurrence of a key is offered for insertion; every other occurrence (a
   // repeat in the batch, or an event outside the time window) is compared with what is stored.
   const offered = new Map<string, { index: number; row: UsageEventRow }>();
-  const compared: { index: number; key: string; hash: string; ifAbsent: EventRejection | null }[] = [];
+  const compared: {
+    index: number;
+    key: string;
+    hash: string;
+    occurredAt: Date;
+    early: EventRejection | null;
+  }[] = [];
   const orgOf = new Map<string, { org_id: string; id: string }>();
   for (const { index, event } of parsed) {
     if (keyOrgId !== null && event.orgId !== keyOrgId) {
@@ -67,7 +73,7 @@ export async function recordUsage({
     // Too old is the database's to judge, by the organization's own cycles.
     const early = tooNew({ occurredAt: event.occurredAt, now });
     if (early || offered.has(key)) {
-      compared.push({ index, key, hash, ifAbsent: early });
+      compared.push({ index, key, hash, occurredAt: event.occurredAt, early });
       continue;
     }
     offered.set(key, {
@@ -106,31 +112,40 @@ export async function recordUsage({
 
   const hashOf = (key: string) =>
     inserted.has(key) ? offered.get(key)?.row.payload_hash : storedHashes.get(key);
+  // An event's own verdict when its id is stored nowhere: too new, or too old for its org's cycle.
+  const verdictOf = (key: string, occurredAt: Date, early: EventRejection | null) =>
+    early ?? tooOld({ occurredAt, now, anchorDay: stored.anchorDays.get(orgOf.get(key)?.org_id ?? "") });
   let accepted = 0;
   let duplicates = 0;
-  const compare = (index: number, key: string, hash: string, ifAbsent: EventRejection | null) => {
+  const compare = (index: number, key: string, hash: string, verdict: EventRejection | null) => {
     const storedHash = hashOf(key);
     if (storedHash === hash) duplicates += 1;
-    else if (storedHash === undefined && ifAbsent) rejected.push({ index, ...ifAbsent });
-    else if (storedHash === undefined) throw new Error(`usage event ${key} neither inserted nor found`);
-    else
+    else if (storedHash === undefined && verdict) rejected.push({ index, ...verdict });
+    else if (storedHash === undefined && offered.get(key)?.row.payload_hash !== hash) {
+      // Its id came earlier in this batch with other contents, and that one was refused.
+      rejected.push({
+        index,
+        code: "id_conflict",
+        message: "this event id is used twice in the batch for different events",
+      });
+    } else if (storedHash === undefined) {
+      throw new Error(`usage event ${key} in its window was neither inserted nor found`);
+    } else {
       rejected.push({
         index,
         code: "id_conflict",
         message: "this event id was already used for a different event",
       });
+    }
   };
   for (const [key, { index, row }] of offered) {
     if (!known(key)) rejected.push(unknownOrg(index, row.org_id));
     else if (inserted.has(key)) accepted += 1;
-    else {
-      const anchorDay = stored.anchorDays.get(row.org_id);
-      compare(index, key, row.payload_hash, tooOld({ occurredAt: row.occurred_at, now, anchorDay }));
-    }
+    else compare(index, key, row.payload_hash, verdictOf(key, row.occurred_at, null));
   }
-  for (const { index, key, hash, ifAbsent } of compared) {
+  for (const { index, key, hash, occurredAt, early } of compared) {
     if (!known(key)) rejected.push(unknownOrg(index, orgOf.get(key)?.org_id ?? ""));
-    else compare(index, key, hash, ifAbsent);
+    else compare(index, key, hash, verdictOf(key, occurredAt, early));
   }
   rejected.sort((a, b) => a.index - b.index);
   return { accepted, duplicates, rejected };

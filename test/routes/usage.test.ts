@@ -111,6 +111,49 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
     expect(reply.json()).toMatchObject({ accepted: 1, rejected: [{ index: 1, code: "event_too_old" }] });
   });
 
+  it("gives each repeat of a refused late event its own answer, and keeps the rest of the batch", async () => {
+    const { org, key } = await setup();
+    const old = new Date(Date.now() - 90 * 86_400_000).toISOString();
+    const base = { org_id: org.id, app_id: "a", metric: "mau" };
+    const late = { ...base, id: eventId(), device_id: "d", timestamp: old };
+    const reused = eventId();
+    const reply = await send(key, {
+      events: [
+        late,
+        late,
+        { ...base, id: reused, device_id: "d", timestamp: old },
+        { ...base, id: reused, device_id: "d2", timestamp: now() },
+        { ...base, id: eventId(), device_id: "d3", timestamp: now() },
+      ],
+    });
+    expect(reply.statusCode, reply.body).toBe(200);
+    expect(reply.json()).toMatchObject({
+      accepted: 1,
+      duplicates: 0,
+      rejected: [
+        { index: 0, code: "event_too_old" },
+        { index: 1, code: "event_too_old" },
+        { index: 2, code: "event_too_old" },
+        { index: 3, code: "id_conflict" },
+      ],
+    });
+  });
+
+  it("sums the largest values without overflowing a day's total", async () => {
+    const { org, key } = await setup();
+    const huge = "9223372036854775807";
+    const event = () => ({
+      id: eventId(),
+      org_id: org.id,
+      app_id: "a",
+      metric: "bandwidth",
+      value: huge,
+      timestamp: now(),
+    });
+    expect((await send(key, { events: [event(), event()] })).json()).toMatchObject({ accepted: 2 });
+    expect((await send(key, { events: [event()] })).json()).toMatchObject({ accepted: 1 });
+  });
+
   it("accepts a batch, counts a repeat once, and refuses another event under a used id", async () => {
     const { org, key } = await setup();
     const base = { org_id: org.id, app_id: "app.one", timestamp: now() };

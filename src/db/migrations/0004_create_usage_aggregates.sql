@@ -34,7 +34,8 @@ CREATE TABLE usage_daily (
   org_id text NOT NULL,
   metric text NOT NULL CHECK (metric IN ('bandwidth', 'build_minutes')),
   day date NOT NULL,
-  quantity bigint NOT NULL CHECK (quantity >= 0),
+  -- numeric: a day's sum of 64-bit values can pass 2^63
+  quantity numeric NOT NULL CHECK (quantity >= 0),
   PRIMARY KEY (org_id, metric, day)
 );
 
