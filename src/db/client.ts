@@ -110,7 +110,7 @@ async function listenPostgres({
   let stopped = false;
   let delay = 100;
   const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString: url });
+    const next = new pg.Client({ connectionString: url, keepAlive: true });
     next.on("notification", (message) => {
       if (message.channel === channel && message.payload !== undefined) onPayload(message.payload);
     });
@@ -138,8 +138,27 @@ async function listenPostgres({
     );
   };
   await connect();
+  // A connection gone half-open raises nothing: a periodic query finds out, so the reconnect and
+  // the caller's gap handling (everything marked stale) follow.
+  const probe = setInterval(() => {
+    const current = client;
+    if (!current) return;
+    const timeout = setTimeout(
+      () => current.emit("error", new Error("LISTEN connection stopped answering")),
+      10_000,
+    );
+    current.query("SELECT 1").then(
+      () => clearTimeout(timeout),
+      (error: Error) => {
+        clearTimeout(timeout);
+        current.emit("error", error);
+      },
+    );
+  }, 30_000);
+  probe.unref();
   return async () => {
     stopped = true;
+    clearInterval(probe);
     await client?.end().catch(() => {});
   };
 }

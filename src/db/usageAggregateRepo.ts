@@ -84,17 +84,11 @@ export interface DailyPoint {
 
 /**
  * Per UTC day in [from, to): bytes or seconds for bandwidth and build minutes; devices first
- * seen that day in the cycle for MAU; the stored bytes at the day's end for storage.
+ * seen that day in its cycle for MAU; the stored bytes at the day's end for storage.
  */
 export async function dailySeries(
   db: Kysely<Schema>,
-  {
-    orgId,
-    metric,
-    cycle,
-    from,
-    to,
-  }: { orgId: string; metric: Metric; cycle: Cycle; from: string; to: string },
+  { orgId, metric, from, to }: { orgId: string; metric: Metric; from: string; to: string },
 ): Promise<DailyPoint[]> {
   if (metric === "bandwidth" || metric === "build_minutes") {
     const rows = await db
@@ -113,7 +107,9 @@ export async function dailySeries(
       .selectFrom("mau_devices")
       .select(["first_seen as day", (eb) => eb.fn.countAll<string>().as("value")])
       .where("org_id", "=", orgId)
-      .where("cycle_start", "=", dayOf(cycle.start))
+      // Each day counts in its own cycle; a cycle starts at most 31 days before its days.
+      .where("cycle_start", ">=", dayOf(new Date(Date.parse(from) - 31 * 86_400_000)))
+      .where("cycle_start", "<", to)
       .where("first_seen", ">=", from)
       .where("first_seen", "<", to)
       .groupBy("first_seen")
@@ -125,10 +121,12 @@ export async function dailySeries(
     SELECT day::date::text AS day, coalesce((
       SELECT sum(latest.value) FROM (
         SELECT DISTINCT ON (app_id) value FROM usage_events
-        WHERE org_id = ${orgId} AND metric = 'storage' AND occurred_at < day + interval '1 day'
+        WHERE org_id = ${orgId} AND metric = 'storage'
+          AND occurred_at < (day + interval '1 day') AT TIME ZONE 'UTC'
         ORDER BY app_id, occurred_at DESC
       ) AS latest), 0)::text AS value
-    FROM generate_series(${from}::date, ${to}::date - 1, interval '1 day') AS day
+    -- timestamps without a zone, read as UTC: day boundaries never follow the session's zone
+    FROM generate_series(${from}::timestamp, ${to}::timestamp - interval '1 day', interval '1 day') AS day
   `.execute(db);
   return result.rows.map((row) => ({ day: row.day, value: BigInt(row.value) }));
 }

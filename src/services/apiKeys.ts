@@ -60,6 +60,7 @@ export class ApiKeyCache {
   readonly #entries = new Map<string, { row: ApiKeyRow; until: number }>();
   readonly #db: Kysely<Schema>;
   readonly #ttlMs: number;
+  #generation = 0;
 
   constructor({ db, ttlMs = 10_000 }: { db: Kysely<Schema>; ttlMs?: number }) {
     this.#db = db;
@@ -71,13 +72,16 @@ export class ApiKeyCache {
     const hash = sha256Hex(key);
     const cached = this.#entries.get(hash);
     if (cached && nowMs < cached.until) return cached.row;
+    const generation = this.#generation;
     const row = await findLiveApiKeyByHash(this.#db, hash);
-    if (row) this.#entries.set(hash, { row, until: nowMs + this.#ttlMs });
+    // A revocation announced while this read was under way may postdate what it read.
+    if (row && generation === this.#generation) this.#entries.set(hash, { row, until: nowMs + this.#ttlMs });
     else this.#entries.delete(hash);
     return row;
   }
 
   forgetAll(): void {
+    this.#generation += 1;
     this.#entries.clear();
   }
 }

@@ -17,23 +17,28 @@ export interface OrgEntitlements {
 
 interface Entry {
   value: OrgEntitlements | null;
+  /** The version the value was read at. */
+  valueVersion: number;
   /** When it stops being right by itself: the cycle rolls over, a trial or grace period ends. */
   validUntil: number;
-  /** Bumped by every invalidation; a refresh that started before the last one leaves it dirty. */
+  /** Bumped by every invalidation. */
   version: number;
   dirtySince: number | null;
-  refreshing: Promise<OrgEntitlements> | null;
+  refreshing: { version: number; promise: Promise<OrgEntitlements> } | null;
 }
 
 /** How long a check may answer from a superseded entry while its refresh runs. */
 const STALE_MS = 250;
+/** Read again at least this often, even with no change announced (a silently lost listener). */
+const MAX_AGE_MS = 60_000;
 
 /**
  * Entitlements per organization, answered from memory. Any usage, payment or plan change
- * invalidates the organization (in this process directly, in others through LISTEN/NOTIFY);
- * the next check refreshes it, and until that refresh lands, for at most STALE_MS, answers
- * from the previous entry so a busy organization's checks never queue behind the database.
- * Entries also expire by themselves when the cycle, trial or grace period ends.
+ * invalidates the organization (in this process and in others, through LISTEN/NOTIFY); the next
+ * check refreshes it, and until that refresh lands, for at most STALE_MS, answers from the
+ * previous entry so a busy organization's checks never queue behind the database. A refresh that
+ * started before the latest invalidation never settles a check that must be fresh. Entries also
+ * expire by themselves when the cycle, trial or grace period ends, and after MAX_AGE_MS.
  */
 export class EntitlementCache {
   readonly #entries = new Map<string, Entry>();
@@ -49,14 +54,18 @@ export class EntitlementCache {
 
   /** The organization's entitlements; `not_found` when it does not exist. */
   get(orgId: string): Promise<OrgEntitlements> | OrgEntitlements {
-    const entry = this.#entries.get(orgId);
     const now = this.#clock.now().getTime();
-    if (entry?.value && entry.dirtySince === null && now < entry.validUntil) return entry.value;
-    if (!entry) return this.#refresh(orgId, this.#newEntry(orgId));
-    if (entry.dirtySince === null) entry.dirtySince = entry.validUntil;
-    const refreshing = entry.refreshing ?? this.#refresh(orgId, entry);
+    let entry = this.#entries.get(orgId);
+    if (!entry) {
+      entry = { value: null, valueVersion: -1, validUntil: 0, version: 0, dirtySince: now, refreshing: null };
+      this.#entries.set(orgId, entry);
+    }
+    if (entry.value && entry.dirtySince === null && now < entry.validUntil) return entry.value;
+    entry.dirtySince ??= entry.validUntil;
+    const current =
+      entry.refreshing?.version === entry.version ? entry.refreshing.promise : this.#refresh(orgId, entry);
     if (entry.value && now - entry.dirtySince < STALE_MS) return entry.value;
-    return refreshing;
+    return current;
   }
 
   async check(orgId: string, action: Action): Promise<Entitlement> {
@@ -78,40 +87,32 @@ export class EntitlementCache {
     }
   }
 
-  #newEntry(orgId: string): Entry {
-    const entry: Entry = {
-      value: null,
-      validUntil: 0,
-      version: 0,
-      dirtySince: null,
-      refreshing: null,
-    };
-    this.#entries.set(orgId, entry);
-    return entry;
-  }
-
   #refresh(orgId: string, entry: Entry): Promise<OrgEntitlements> {
     const version = entry.version;
-    const refreshing = this.#compute(orgId).then(
+    const promise = this.#compute(orgId).then(
       (value) => {
-        entry.refreshing = null;
-        entry.value = value;
-        entry.validUntil = validUntil(value);
-        if (entry.version === version) entry.dirtySince = null;
+        if (entry.refreshing?.version === version) entry.refreshing = null;
+        // A slower, older refresh never overwrites a newer one.
+        if (version >= entry.valueVersion) {
+          entry.value = value;
+          entry.valueVersion = version;
+          entry.validUntil = validUntil(value);
+          if (entry.version === version) entry.dirtySince = null;
+        }
         return value;
       },
       (error: unknown) => {
-        entry.refreshing = null;
+        if (entry.refreshing?.version === version) entry.refreshing = null;
         if (error instanceof AppError && error.code === "not_found" && !entry.value)
           this.#entries.delete(orgId);
         throw error;
       },
     );
-    entry.refreshing = refreshing;
+    entry.refreshing = { version, promise };
     // A refresh nobody waits for (the stale answer went out) may fail unobserved: the entry stays
     // dirty and the next check tries again.
-    refreshing.catch(() => {});
-    return refreshing;
+    promise.catch(() => {});
+    return promise;
   }
 
   async #compute(orgId: string): Promise<OrgEntitlements> {
@@ -136,11 +137,17 @@ export class EntitlementCache {
 
 function validUntil(value: OrgEntitlements): number {
   const { standing, cycle } = value.report;
-  const ends = [cycle.end.getTime()];
-  if (standing.source === "trial") ends.push(standing.trialEndsAt.getTime());
-  if (standing.graceEndsAt) ends.push(standing.graceEndsAt.getTime());
-  if (standing.currentPeriodEnd) ends.push(standing.currentPeriodEnd.getTime());
-  return Math.min(...ends);
+  const computed = value.computedAt.getTime();
+  const ends = [
+    cycle.end,
+    standing.source === "trial" ? standing.trialEndsAt : null,
+    standing.graceEndsAt,
+    standing.currentPeriodEnd,
+  ]
+    .map((end) => end?.getTime() ?? Number.POSITIVE_INFINITY)
+    // An end already behind us (a lapsed period) changes nothing any more.
+    .filter((end) => end > computed);
+  return Math.min(computed + MAX_AGE_MS, ...ends);
 }
 
 /**

@@ -75,7 +75,7 @@ export async function readDailyUsage({
   if (!(span > 0 && span <= MAX_DAYS)) {
     throw new AppError("invalid_request", `querystring.to: must be after from, by at most ${MAX_DAYS} days`);
   }
-  return dailySeries(db, { orgId, metric, cycle, from: first, to: last });
+  return dailySeries(db, { orgId, metric, from: first, to: last });
 }
 
 const MAX_DAYS = 366;

@@ -92,7 +92,9 @@ describeEachEngine("usage and entitlements", (ctx) => {
     expect(answer).toMatchObject({ allowed: false, reason: "mau_quota_exceeded" });
     expect(answer.fix).toMatch(/credits/);
     expect((await check(team.checkKey, team.org.id, "upload_bundle")).json().allowed).toBe(true);
-    const all = (await team.member.request("GET", `/v1/orgs/${team.org.id}/entitlements`)).json();
+    const all = (await team.admin.request("GET", `/v1/orgs/${team.org.id}/entitlements`)).json();
+    // Members see no billing data, quota reasons included.
+    expectError(await team.member.request("GET", `/v1/orgs/${team.org.id}/entitlements`), 403, "forbidden");
     expect(all.actions.serve_update.reason).toBe("mau_quota_exceeded");
     expect(all.actions.build.allowed).toBe(true);
   });

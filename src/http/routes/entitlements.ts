@@ -55,7 +55,7 @@ export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters:
       },
     },
     async (request) => {
-      await orgAccess(request, deps, { orgId: request.params.org, permission: "org:read" });
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
       const value = await deps.entitlements.get(request.params.org);
       return { plan: value.report.standing.plan, actions: value.actions, computed_at: value.computedAt };
     },
