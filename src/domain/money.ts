@@ -40,3 +40,8 @@ export function formatCents(cents: number, currency: string): string {
 export function divideRoundingHalfUp(dividend: number, divisor: number): number {
   return Math.floor((2 * dividend + divisor) / (2 * divisor));
 }
+
+/** The smaller of two amounts (Math.min takes no bigint). */
+export function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

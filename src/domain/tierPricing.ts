@@ -1,4 +1,5 @@
 import type { Tier } from "./catalog.js";
+import { minBig } from "./money.js";
 
 /** An exact non-negative quantity of billing units: `numerator / denominator`. */
 export interface Quantity {
@@ -32,10 +33,6 @@ export function tieredCostMicros({ quantity, tiers }: { quantity: Quantity; tier
     lower = upper;
   }
   return ceilDiv(total, denominator);
-}
-
-function minBig(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
 }
 
 /** Rounds up a non-negative ratio: ceilDiv(7n, 2n) = 4n. */
