@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from "kysely";
 import type { KeyScope, Role } from "../domain/access.js";
 import type { Interval } from "../domain/catalog.js";
+import type { EntryType } from "../domain/ledger.js";
 import type { StripeSubscriptionStatus } from "../domain/subscriptions.js";
 import type { Metric } from "../domain/usageEvents.js";
 
@@ -151,6 +152,38 @@ export interface StorageGaugesTable {
   measured_at: Date;
 }
 
+export interface CreditAccountsTable {
+  org_id: string;
+  balance: bigint;
+  updated_at: Date;
+}
+
+export interface CreditGrantsTable {
+  org_id: string;
+  id: string;
+  source: "purchase" | "grant";
+  amount: bigint;
+  remaining: bigint;
+  expires_at: Date;
+  note: string | null;
+  created_at: Date;
+}
+
+export interface CreditEntriesTable {
+  org_id: string;
+  id: string;
+  type: EntryType;
+  amount: bigint;
+  balance_after: bigint;
+  grant_id: string | null;
+  metric: Metric | null;
+  /** numeric, read as its decimal text */
+  quantity: string | null;
+  description: string;
+  idempotency_key: string;
+  occurred_at: Date;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -175,5 +208,8 @@ export interface Schema {
   mau_devices: MauDevicesTable;
   mau_counts: MauCountsTable;
   storage_gauges: StorageGaugesTable;
+  credit_accounts: CreditAccountsTable;
+  credit_grants: CreditGrantsTable;
+  credit_entries: CreditEntriesTable;
   schema_migrations: SchemaMigrationsTable;
 }

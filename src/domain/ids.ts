@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 
-export type IdKind = "usr" | "org" | "key" | "ses" | "sbs" | "csr";
+export type IdKind = "usr" | "org" | "key" | "ses" | "sbs" | "csr" | "grt" | "led";
 
 /**
  * A prefixed, time-ordered id: `org_` + 10 characters of milliseconds + 16 random characters.

@@ -29,6 +29,12 @@ export function formatCredits(micros: bigint): string {
   return `${sign}${whole}.${fraction}`;
 }
 
+/** Non-negative micro-credits as US dollars and cents, rounded half up: 30_004_999n → "30.00". */
+export function formatUsd(micros: bigint): string {
+  const cents = (micros + MICROS_PER_CENT / 2n) / MICROS_PER_CENT;
+  return `${cents / 100n}.${(cents % 100n).toString().padStart(2, "0")}`;
+}
+
 /** Cents as a display amount with its currency: 37_440 and "usd" → "374.40 USD". */
 export function formatCents(cents: number, currency: string): string {
   const sign = cents < 0 ? "-" : "";

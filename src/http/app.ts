@@ -15,6 +15,7 @@ import { registerErrorHandlers } from "./errors.js";
 import { keyRateLimiters } from "./rateLimits.js";
 import { authRoutes } from "./routes/auth.js";
 import { checkoutReturnRoutes } from "./routes/checkoutReturn.js";
+import { creditRoutes } from "./routes/credits.js";
 import { entitlementRoutes } from "./routes/entitlements.js";
 import { healthRoutes } from "./routes/health.js";
 import { orgRoutes } from "./routes/orgs.js";
@@ -86,6 +87,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(usageRoutes, { deps, limiters });
     await api.register(entitlementRoutes, { deps, limiters });
     await api.register(planRoutes, { deps });
+    await api.register(creditRoutes, { deps });
     await api.register(subscriptionRoutes, { deps });
     await api.register(stripeWebhookRoutes, { deps });
   });

@@ -1,0 +1,188 @@
+import { type Kysely, sql } from "kysely";
+import { newId } from "../domain/ids.js";
+import type { EntryType } from "../domain/ledger.js";
+import type { Metric } from "../domain/usageEvents.js";
+import type { CreditEntriesTable, CreditGrantsTable, Schema } from "./schema.js";
+import { inTransaction } from "./transaction.js";
+
+export type CreditEntryRow = CreditEntriesTable;
+export type CreditGrantRow = CreditGrantsTable;
+
+export interface PlannedEntry {
+  type: EntryType;
+  /** Signed micro-credits: in positive, out negative. */
+  amount: bigint;
+  /** The grant the entry moves credits in or out of; `"new"` for the grant this operation creates. */
+  grantId: string | "new" | null;
+  metric?: Metric | null;
+  quantity?: string | null;
+  description: string;
+}
+
+export class LedgerGuardError extends Error {}
+
+/**
+ * The one write path that changes credits. Posts an operation's entries once: the operation key
+ * (`<key>#<n>` per entry, unique per organization) makes a retry return what was posted first.
+ * Under the organization's account lock it moves each grant's remainder (guarded by amount: no
+ * grant below zero or above what it granted), the balance (guarded: never below zero), and
+ * appends the entries with the balance after each. CHECK constraints back every guard.
+ */
+export async function postOperation(
+  db: Kysely<Schema>,
+  {
+    orgId,
+    operationKey,
+    entries,
+    newGrant,
+    now,
+  }: {
+    orgId: string;
+    operationKey: string;
+    entries: PlannedEntry[];
+    newGrant?: { source: "purchase" | "grant"; amount: bigint; expiresAt: Date; note: string | null };
+    now: Date;
+  },
+): Promise<{ posted: boolean; entries: CreditEntryRow[] }> {
+  return inTransaction(db, async (tx) => {
+    await tx
+      .insertInto("credit_accounts")
+      .values({ org_id: orgId, balance: 0n, updated_at: now })
+      .onConflict((oc) => oc.column("org_id").doNothing())
+      .execute();
+    const account = await tx
+      .selectFrom("credit_accounts")
+      .select("balance")
+      .where("org_id", "=", orgId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const earlier = await entriesOf(tx, { orgId, operationKey });
+    if (earlier.length > 0) return { posted: false, entries: earlier };
+
+    let grantId: string | null = null;
+    if (newGrant) {
+      grantId = newId("grt", now.getTime());
+      await tx
+        .insertInto("credit_grants")
+        .values({
+          org_id: orgId,
+          id: grantId,
+          source: newGrant.source,
+          amount: newGrant.amount,
+          remaining: 0n,
+          expires_at: newGrant.expiresAt,
+          note: newGrant.note,
+          created_at: now,
+        })
+        .execute();
+    }
+    let balance = BigInt(account.balance);
+    const posted: CreditEntryRow[] = [];
+    for (const [n, entry] of entries.entries()) {
+      const target = entry.grantId === "new" ? grantId : entry.grantId;
+      if (target) {
+        const moved = await sql<{ remaining: string }>`
+          UPDATE credit_grants SET remaining = remaining + ${entry.amount}
+          WHERE org_id = ${orgId} AND id = ${target}
+            AND remaining + ${entry.amount} >= 0 AND remaining + ${entry.amount} <= amount
+          RETURNING remaining
+        `.execute(tx);
+        if (moved.rows.length === 0) {
+          throw new LedgerGuardError(`grant ${target} cannot move by ${entry.amount} micro-credits`);
+        }
+      }
+      balance += entry.amount;
+      if (balance < 0n) throw new LedgerGuardError(`balance of ${orgId} would go below zero`);
+      const row: CreditEntryRow = {
+        org_id: orgId,
+        id: newId("led", now.getTime()),
+        type: entry.type,
+        amount: entry.amount,
+        balance_after: balance,
+        grant_id: target,
+        metric: entry.metric ?? null,
+        quantity: entry.quantity ?? null,
+        description: entry.description,
+        idempotency_key: `${operationKey}#${n}`,
+        occurred_at: now,
+      };
+      await tx.insertInto("credit_entries").values(row).execute();
+      posted.push(row);
+    }
+    await tx
+      .updateTable("credit_accounts")
+      .set({ balance, updated_at: now })
+      .where("org_id", "=", orgId)
+      .execute();
+    return { posted: true, entries: posted };
+  });
+}
+
+async function entriesOf(
+  db: Kysely<Schema>,
+  { orgId, operationKey }: { orgId: string; operationKey: string },
+): Promise<CreditEntryRow[]> {
+  const first = await db
+    .selectFrom("credit_entries")
+    .selectAll()
+    .where("org_id", "=", orgId)
+    .where("idempotency_key", "=", `${operationKey}#0`)
+    .executeTakeFirst();
+  if (!first) return [];
+  return db
+    .selectFrom("credit_entries")
+    .selectAll()
+    .where("org_id", "=", orgId)
+    .where("idempotency_key", "like", `${operationKey.replace(/[\\%_]/g, "\\$&")}#%`)
+    .orderBy("id")
+    .execute();
+}
+
+export interface CreditFigures {
+  available: bigint;
+  total: bigint;
+  usedSince: bigint;
+  nextExpiry: Date | null;
+  balance: bigint;
+}
+
+/** The Credits page's figures: unexpired remainders and grants, deductions since `since`. */
+export async function creditFigures(
+  db: Kysely<Schema>,
+  { orgId, since, now }: { orgId: string; since: Date; now: Date },
+): Promise<CreditFigures> {
+  const result = await sql<{
+    available: string;
+    total: string;
+    used: string;
+    next_expiry: Date | null;
+    balance: string;
+  }>`
+    SELECT
+      (SELECT coalesce(sum(remaining), 0) FROM credit_grants WHERE org_id = ${orgId} AND expires_at > ${now}) AS available,
+      (SELECT coalesce(sum(amount), 0) FROM credit_grants WHERE org_id = ${orgId} AND expires_at > ${now}) AS total,
+      (SELECT coalesce(-sum(amount), 0) FROM credit_entries
+        WHERE org_id = ${orgId} AND type = 'deduction' AND occurred_at >= ${since}) AS used,
+      (SELECT min(expires_at) FROM credit_grants WHERE org_id = ${orgId} AND remaining > 0 AND expires_at > ${now}) AS next_expiry,
+      (SELECT coalesce(max(balance), 0) FROM credit_accounts WHERE org_id = ${orgId}) AS balance
+  `.execute(db);
+  const row = result.rows[0];
+  if (!row) throw new Error("credit figures answered no row");
+  return {
+    available: BigInt(row.available),
+    total: BigInt(row.total),
+    usedSince: BigInt(row.used),
+    nextExpiry: row.next_expiry ? new Date(row.next_expiry) : null,
+    balance: BigInt(row.balance),
+  };
+}
+
+/** Entries newest first, `limit` of them after `cursor` (an entry id: ids are time-ordered). */
+export async function listEntries(
+  db: Kysely<Schema>,
+  { orgId, cursor, limit }: { orgId: string; cursor: string | null; limit: number },
+): Promise<CreditEntryRow[]> {
+  let query = db.selectFrom("credit_entries").selectAll().where("org_id", "=", orgId);
+  if (cursor) query = query.where("id", "<", cursor);
+  return query.orderBy("id", "desc").limit(limit).execute();
+}

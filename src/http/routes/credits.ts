@@ -1,0 +1,244 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { CreditEntryRow } from "../../db/creditRepo.js";
+import { billingUnits } from "../../domain/catalog.js";
+import { formatCredits, formatUsd, parseCredits } from "../../domain/money.js";
+import { plainText } from "../../domain/text.js";
+import { metrics } from "../../domain/usageEvents.js";
+import { grantCredits } from "../../services/creditGrants.js";
+import { readCreditEntries, readCredits } from "../../services/readCredits.js";
+import { keyAccess, orgAccess } from "../auth.js";
+import type { AppDeps } from "../deps.js";
+import { errorResponses, orgParams, timestamp } from "../schemas.js";
+
+const credits = z.string().describe('credits, a decimal string with six decimals: "12.500000"');
+
+const entry = z.object({
+  id: z.string(),
+  type: z.string(),
+  amount: credits.describe("signed: credits in are positive, out negative"),
+  balance_after: credits,
+  metric: z.string().nullable(),
+  quantity: z.string().nullable(),
+  grant_id: z.string().nullable(),
+  description: z.string(),
+  occurred_at: timestamp,
+});
+
+function entryView(row: CreditEntryRow): z.output<typeof entry> {
+  return {
+    id: row.id,
+    type: row.type,
+    amount: formatCredits(BigInt(row.amount)),
+    balance_after: formatCredits(BigInt(row.balance_after)),
+    metric: row.metric,
+    quantity: row.quantity,
+    grant_id: row.grant_id,
+    description: row.description,
+    occurred_at: row.occurred_at,
+  };
+}
+
+const page = z.strictObject({
+  cursor: z
+    .string()
+    .regex(/^led_[0-9a-z]{26}$/, "is not a cursor from a previous page")
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+const amount = z
+  .union([
+    z.number().int().positive().max(100_000),
+    z
+      .string()
+      .refine((text) => parseCredits(text) !== null, "must be a decimal string with at most 6 decimals"),
+  ])
+  .transform((value) => parseCredits(String(value)) ?? 0n);
+
+export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+  const db = deps.db.kysely;
+  const { catalog } = deps.config;
+
+  app.get(
+    "/v1/orgs/:org/credits",
+    {
+      schema: {
+        tags: ["credits"],
+        summary: "Credit balance: available, total granted, used this cycle and its USD value, next expiry",
+        params: orgParams,
+        response: {
+          200: z.object({
+            available: credits,
+            total: credits,
+            used_this_cycle: credits,
+            used_this_cycle_usd: z.string().describe("1 credit = 1 USD, in dollars and cents"),
+            next_expiry: timestamp.nullable(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
+      const figures = await readCredits({ db, catalog, orgId: request.params.org, now: deps.clock.now() });
+      const used = formatCredits(figures.usedSince);
+      return {
+        available: formatCredits(figures.available),
+        total: formatCredits(figures.total),
+        used_this_cycle: used,
+        used_this_cycle_usd: formatUsd(figures.usedSince),
+        next_expiry: figures.nextExpiry,
+      };
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org/credits/pricing",
+    {
+      schema: {
+        tags: ["credits"],
+        summary: "What overage costs in credits: graduated tiers per metric",
+        params: orgParams,
+        response: {
+          200: z.record(
+            z.enum(metrics),
+            z.object({
+              unit: z.string(),
+              tiers: z.array(z.object({ up_to: z.number().int().nullable(), price: credits })),
+            }),
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
+      return Object.fromEntries(
+        metrics.map((metric) => [
+          metric,
+          {
+            unit: billingUnits[metric],
+            tiers: catalog.creditTiers[metric].map((tier) => ({
+              up_to: tier.upTo,
+              price: formatCredits(tier.microsPerUnit),
+            })),
+          },
+        ]),
+      ) as Record<
+        (typeof metrics)[number],
+        { unit: string; tiers: { up_to: number | null; price: string }[] }
+      >;
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org/credits/transactions",
+    {
+      schema: {
+        tags: ["credits"],
+        summary: "The credit ledger, newest first, a page at a time",
+        params: orgParams,
+        querystring: page,
+        response: {
+          200: z.object({ items: z.array(entry), next_cursor: z.string().nullable() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
+      const { items, nextCursor } = await readCreditEntries({
+        db,
+        orgId: request.params.org,
+        cursor: request.query.cursor ?? null,
+        limit: request.query.limit,
+      });
+      return { items: items.map(entryView), next_cursor: nextCursor };
+    },
+  );
+
+  app.get(
+    "/v1/orgs/:org/credits/transactions.csv",
+    {
+      schema: {
+        tags: ["credits"],
+        summary: "The whole credit ledger as CSV, newest first",
+        params: orgParams,
+        response: { 200: z.string(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
+      const lines = ["id,type,amount,balance_after,metric,quantity,grant_id,description,occurred_at"];
+      let cursor: string | null = null;
+      do {
+        const { items, nextCursor }: Awaited<ReturnType<typeof readCreditEntries>> = await readCreditEntries({
+          db,
+          orgId: request.params.org,
+          cursor,
+          limit: 500,
+        });
+        for (const row of items.map(entryView)) {
+          lines.push(
+            [
+              row.id,
+              row.type,
+              row.amount,
+              row.balance_after,
+              row.metric,
+              row.quantity,
+              row.grant_id,
+              row.description,
+              row.occurred_at.toISOString(),
+            ]
+              .map(csvField)
+              .join(","),
+          );
+        }
+        cursor = nextCursor;
+      } while (cursor);
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", `attachment; filename="credits-${request.params.org}.csv"`)
+        .send(`${lines.join("\n")}\n`);
+    },
+  );
+
+  app.post(
+    "/v1/admin/orgs/:org/credits/grants",
+    {
+      config: { auth: "key" },
+      schema: {
+        tags: ["credits"],
+        summary: "Grant credits by hand (platform admin keys); an Idempotency-Key header makes retries safe",
+        params: orgParams,
+        headers: z.object({ "idempotency-key": z.string().min(1).max(200).optional() }),
+        body: z.strictObject({
+          amount: amount.describe('credits: a whole number or a decimal string like "12.5"'),
+          expires_at: timestamp.optional().describe("defaults to 12 months from now"),
+          note: plainText({ max: 500 }),
+        }),
+        response: { 201: entry, 200: entry, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      keyAccess(request, { scope: "admin" });
+      const { posted, entry: row } = await grantCredits({
+        db,
+        orgId: request.params.org,
+        amount: request.body.amount,
+        expiresAt: request.body.expires_at,
+        note: request.body.note,
+        idempotencyKey: request.headers["idempotency-key"],
+        now: deps.clock.now(),
+      });
+      return reply.code(posted ? 201 : 200).send(entryView(row));
+    },
+  );
+};
+
+function csvField(value: string | null): string {
+  if (value === null) return "";
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}

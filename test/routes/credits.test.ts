@@ -1,0 +1,121 @@
+import { expect, it } from "vitest";
+import { createApiKey } from "../../src/services/apiKeys.js";
+import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
+
+describeEachEngine("credits", (ctx) => {
+  async function adminKey() {
+    const { key } = await createApiKey({
+      db: ctx.db.kysely,
+      orgId: null,
+      name: "ops",
+      scopes: ["admin"],
+      createdBy: null,
+      now: new Date(),
+    });
+    return key;
+  }
+
+  function grant(key: string, orgId: string, body: Record<string, unknown>, idempotencyKey?: string) {
+    return ctx.app.inject({
+      method: "POST",
+      url: `/v1/admin/orgs/${orgId}/credits/grants`,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}),
+      },
+      payload: body,
+    });
+  }
+
+  it("a platform admin grants credits once per idempotency key; the Credits figures and ledger show them", async () => {
+    const team = await makeTeam(ctx.app);
+    const key = await adminKey();
+    const first = await grant(key, team.org.id, { amount: "100", note: "welcome" }, "welcome-1");
+    expect(first.statusCode, first.body).toBe(201);
+    expect(first.json()).toMatchObject({ type: "grant", amount: "100.000000", balance_after: "100.000000" });
+    const retry = await grant(key, team.org.id, { amount: "100", note: "welcome" }, "welcome-1");
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json().id).toBe(first.json().id);
+    const second = await grant(key, team.org.id, { amount: 25, note: "sorry" });
+    expect(second.json()).toMatchObject({ amount: "25.000000", balance_after: "125.000000" });
+
+    const figures = (await team.billing_admin.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
+    expect(figures).toMatchObject({
+      available: "125.000000",
+      total: "125.000000",
+      used_this_cycle: "0.000000",
+      used_this_cycle_usd: "0.00",
+    });
+    const expiry = Date.parse(figures.next_expiry) - Date.now();
+    expect(expiry).toBeGreaterThan(360 * 86_400_000);
+    expect(expiry).toBeLessThan(367 * 86_400_000);
+
+    const page = (
+      await team.admin.request("GET", `/v1/orgs/${team.org.id}/credits/transactions?limit=1`)
+    ).json();
+    expect(page.items.map((item: { amount: string }) => item.amount)).toEqual(["25.000000"]);
+    const next = (
+      await team.admin.request(
+        "GET",
+        `/v1/orgs/${team.org.id}/credits/transactions?limit=1&cursor=${page.next_cursor}`,
+      )
+    ).json();
+    expect(next.items.map((item: { amount: string }) => item.amount)).toEqual(["100.000000"]);
+    expect(next.next_cursor).toBeNull();
+
+    const csv = await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits/transactions.csv`);
+    expect(csv.headers["content-type"]).toContain("text/csv");
+    const lines = csv.body.trim().split("\n");
+    expect(lines[0]).toBe("id,type,amount,balance_after,metric,quantity,grant_id,description,occurred_at");
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toContain("Credits granted: welcome");
+  });
+
+  it("refuses bad grants, naming the field, and grants nothing", async () => {
+    const team = await makeTeam(ctx.app);
+    const key = await adminKey();
+    for (const [body, field] of [
+      [{ amount: 0, note: "x" }, "body.amount"],
+      [{ amount: "1.0000001", note: "x" }, "body.amount"],
+      [{ amount: -5, note: "x" }, "body.amount"],
+      [{ amount: 1_000_000, note: "x" }, "body.amount"],
+      [{ amount: 5 }, "body.note"],
+      [{ amount: 5, note: "x", expires_at: "2020-01-01T00:00:00Z" }, "expires_at"],
+      [{ amount: 5, note: "x", price: 1 }, "body.price"],
+    ] as const) {
+      const response = await grant(key, team.org.id, body);
+      expect(expectError(response, 400, "invalid_request").message).toContain(field);
+    }
+    const figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
+    expect(figures.available).toBe("0.000000");
+  });
+
+  it("only platform admin keys grant; org keys and people cannot", async () => {
+    const team = await makeTeam(ctx.app);
+    const orgKey = (
+      await team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+        name: "k",
+        scopes: ["usage:write"],
+      })
+    ).json().key;
+    expectError(await grant(orgKey, team.org.id, { amount: 5, note: "x" }), 403, "forbidden");
+    const session = await team.owner.request("POST", `/v1/admin/orgs/${team.org.id}/credits/grants`, {
+      amount: 5,
+      note: "x",
+    });
+    expectError(session, 401, "unauthenticated");
+    expectError(
+      await grant(await adminKey(), "org_doesnotexist", { amount: 5, note: "x" }),
+      404,
+      "not_found",
+    );
+    expectError(await team.member.request("GET", `/v1/orgs/${team.org.id}/credits`), 403, "forbidden");
+  });
+
+  it("prices overage per metric in graduated tiers", async () => {
+    const team = await makeTeam(ctx.app);
+    const pricing = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits/pricing`)).json();
+    expect(pricing.mau.tiers[0]).toEqual({ up_to: 1_000_000, price: "0.003000" });
+    expect(pricing.storage.unit).toBe("GiB-month");
+  });
+});
