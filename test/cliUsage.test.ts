@@ -242,5 +242,18 @@ for (const engine of engines) {
       expect(refused.stdout).toMatch(/^accepted 0, duplicates 0, rejected 1\n/);
       expect(refused.stderr).toContain("every event");
     }, 60_000);
+
+    it("credits grant grants once per --key, and refuses bad amounts", async () => {
+      const args = ["credits", "grant", target.orgId, "12.5", "--note", "launch", "--key", "cli-grant-1"];
+      const first = await run(args, target.env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toBe(`granted 12.500000 credits to ${target.orgId}; balance 12.500000\n`);
+      const again = await run(args, target.env);
+      expect(again.stdout).toBe(`already granted 12.500000 credits to ${target.orgId}; balance 12.500000\n`);
+      expect((await run(["credits", "grant", target.orgId, "-3", "--note", "x"], target.env)).code).toBe(2);
+      expect((await run(["credits", "grant", target.orgId, "3"], target.env)).code).toBe(2);
+      const missing = await run(["credits", "grant", "org_missing", "3", "--note", "x"], target.env);
+      expect(missing.code).toBe(1);
+    }, 60_000);
   });
 }

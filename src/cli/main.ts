@@ -8,11 +8,12 @@ import { openDatabase } from "../db/client.js";
 import { migrate } from "../db/migrate.js";
 import { type KeyScope, keyScopes } from "../domain/access.js";
 import { AppError, exitCodeOf } from "../domain/errors.js";
-import { formatCents } from "../domain/money.js";
+import { formatCents, formatCredits, parseCredits } from "../domain/money.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
 import { createLogger } from "../logger.js";
 import { startMeterline } from "../main.js";
 import { createApiKey } from "../services/apiKeys.js";
+import { grantCredits } from "../services/creditGrants.js";
 import { getOrg } from "../services/orgDirectory.js";
 import { type MetricSummary, readUsage, summarizeUsage } from "../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../services/recordUsage.js";
@@ -36,6 +37,9 @@ Commands:
                                           stdin) or CSV (.csv, header row of field names) in
                                           batches of ${MAX_BATCH}; --org refuses other orgs' events
   usage show ORG [--json]                 the org's current cycle and usage per metric
+  credits grant ORG N --note TEXT [--expires-at ISO] [--key K]
+                                          grant N credits by hand (12 months unless told);
+                                          --key makes a repeated command grant once
 
 Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, …); see README.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`;
@@ -205,6 +209,45 @@ const commands: Record<string, Command> = {
     if (action === "import") return importUsage(rest);
     if (action === "show") return showUsage(rest);
     throw new UsageError(`unknown usage action: ${action ?? "(none)"}`);
+  },
+
+  async credits(args) {
+    const [action, ...rest] = args;
+    if (action !== "grant") throw new UsageError(`unknown credits action: ${action ?? "(none)"}`);
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { note: { type: "string" }, "expires-at": { type: "string" }, key: { type: "string" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const [orgId, amountText, ...extra] = positionals;
+    if (!orgId || !amountText || extra.length) throw new UsageError("credits grant takes ORG and N");
+    const amount = parseCredits(amountText);
+    if (amount === null || amount <= 0n)
+      throw new UsageError(`N must be a positive number of credits; got ${amountText}`);
+    if (!values.note?.trim()) throw new UsageError("--note is required: say why the credits are granted");
+    const expiresAt = values["expires-at"] ? new Date(values["expires-at"]) : undefined;
+    if (expiresAt && Number.isNaN(expiresAt.getTime()))
+      throw new UsageError("--expires-at must be an ISO 8601 instant");
+    const config = loadConfig();
+    const db = await openDatabase(config.database);
+    try {
+      await migrate({ db });
+      const { posted, entry } = await grantCredits({
+        db: db.kysely,
+        orgId,
+        amount,
+        expiresAt,
+        note: values.note.trim(),
+        idempotencyKey: values.key,
+        now: new Date(),
+      });
+      process.stdout.write(
+        `${posted ? "granted" : "already granted"} ${formatCredits(entry.amount)} credits to ${orgId}; balance ${formatCredits(entry.balance_after)}\n`,
+      );
+    } finally {
+      await db.close();
+    }
   },
 };
 
