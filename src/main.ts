@@ -10,6 +10,7 @@ import { freePort } from "./freePort.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/deps.js";
 import { createLogger } from "./logger.js";
+import { startOverageConsumer } from "./services/consumeOverage.js";
 import { startEntitlementCache } from "./services/entitlementCache.js";
 import { type DemoCredentials, seedDemo } from "./services/seedDemo.js";
 import { syncStripeCatalog } from "./services/syncStripeCatalog.js";
@@ -82,7 +83,11 @@ export async function startMeterline({
     }
 
     const entitlements = await startEntitlementCache({ db, catalog: config.catalog, clock });
-    stopListening = entitlements.stop;
+    const overage = await startOverageConsumer({ db, catalog: config.catalog, clock, logger });
+    stopListening = async () => {
+      await overage.stop();
+      await entitlements.stop();
+    };
     app = await createApp({ config, db, clock, logger, stripe, entitlements: entitlements.cache });
     await app.listen({ port, host });
     // Once listening, so the emulator's events about the new prices find the webhook.

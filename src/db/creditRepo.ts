@@ -4,6 +4,7 @@ import type { EntryType } from "../domain/ledger.js";
 import type { Metric } from "../domain/usageEvents.js";
 import type { CreditEntriesTable, CreditGrantsTable, Schema } from "./schema.js";
 import { inTransaction } from "./transaction.js";
+import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
 export type CreditEntryRow = CreditEntriesTable;
 export type CreditGrantRow = CreditGrantsTable;
@@ -45,17 +46,7 @@ export async function postOperation(
   },
 ): Promise<{ posted: boolean; entries: CreditEntryRow[] }> {
   return inTransaction(db, async (tx) => {
-    await tx
-      .insertInto("credit_accounts")
-      .values({ org_id: orgId, balance: 0n, updated_at: now })
-      .onConflict((oc) => oc.column("org_id").doNothing())
-      .execute();
-    const account = await tx
-      .selectFrom("credit_accounts")
-      .select("balance")
-      .where("org_id", "=", orgId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
+    const balanceBefore = await lockAccount(tx, { orgId, now });
     const earlier = await entriesOf(tx, { orgId, operationKey });
     if (earlier.length > 0) return { posted: false, entries: earlier };
 
@@ -76,7 +67,7 @@ export async function postOperation(
         })
         .execute();
     }
-    let balance = BigInt(account.balance);
+    let balance = balanceBefore;
     const posted: CreditEntryRow[] = [];
     for (const [n, entry] of entries.entries()) {
       const target = entry.grantId === "new" ? grantId : entry.grantId;
@@ -114,8 +105,102 @@ export async function postOperation(
       .set({ balance, updated_at: now })
       .where("org_id", "=", orgId)
       .execute();
+    // Entitlements follow the balance: every process's cache learns of it at commit.
+    await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(tx);
     return { posted: true, entries: posted };
   });
+}
+
+/**
+ * Takes the organization's credit lock for the rest of the transaction (creating its account on
+ * first use) and answers its balance: everything that moves its credits takes turns here.
+ */
+export async function lockAccount(
+  db: Kysely<Schema>,
+  { orgId, now }: { orgId: string; now: Date },
+): Promise<bigint> {
+  await db
+    .insertInto("credit_accounts")
+    .values({ org_id: orgId, balance: 0n, updated_at: now })
+    .onConflict((oc) => oc.column("org_id").doNothing())
+    .execute();
+  const account = await db
+    .selectFrom("credit_accounts")
+    .select("balance")
+    .where("org_id", "=", orgId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  return BigInt(account.balance);
+}
+
+/** Credits left in unexpired grants. */
+export async function availableCredits(
+  db: Kysely<Schema>,
+  { orgId, now }: { orgId: string; now: Date },
+): Promise<bigint> {
+  const row = await db
+    .selectFrom("credit_grants")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>("remaining"), eb.val("0")).as("available"))
+    .where("org_id", "=", orgId)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return BigInt(row?.available ?? 0);
+}
+
+/** Grants with credits left and not yet expired. */
+export async function spendableGrants(
+  db: Kysely<Schema>,
+  { orgId, now }: { orgId: string; now: Date },
+): Promise<{ id: string; remaining: bigint; expiresAt: Date; createdAt: Date }[]> {
+  const rows = await db
+    .selectFrom("credit_grants")
+    .select(["id", "remaining", "expires_at", "created_at"])
+    .where("org_id", "=", orgId)
+    .where("remaining", ">", 0n)
+    .where("expires_at", ">", now)
+    .orderBy("expires_at")
+    .orderBy("created_at")
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    remaining: BigInt(row.remaining),
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+  }));
+}
+
+/** What was deducted so far for each metric's overage in the cycle. */
+export async function overageCharged(
+  db: Kysely<Schema>,
+  { orgId, cycleStart }: { orgId: string; cycleStart: string },
+): Promise<Map<Metric, bigint>> {
+  const rows = await db
+    .selectFrom("overage_charges")
+    .select(["metric", "charged"])
+    .where("org_id", "=", orgId)
+    .where("cycle_start", "=", cycleStart)
+    .execute();
+  return new Map(rows.map((row) => [row.metric, BigInt(row.charged)]));
+}
+
+export async function addOverageCharged(
+  db: Kysely<Schema>,
+  {
+    orgId,
+    metric,
+    cycleStart,
+    amount,
+  }: { orgId: string; metric: Metric; cycleStart: string; amount: bigint },
+): Promise<void> {
+  await db
+    .insertInto("overage_charges")
+    .values({ org_id: orgId, metric, cycle_start: cycleStart, charged: amount })
+    .onConflict((oc) =>
+      oc
+        .columns(["org_id", "metric", "cycle_start"])
+        .doUpdateSet((eb) => ({ charged: eb("overage_charges.charged", "+", amount) })),
+    )
+    .execute();
 }
 
 async function entriesOf(

@@ -184,6 +184,13 @@ export interface CreditEntriesTable {
   occurred_at: Date;
 }
 
+export interface OverageChargesTable {
+  org_id: string;
+  metric: Metric;
+  cycle_start: string;
+  charged: bigint;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -211,5 +218,6 @@ export interface Schema {
   credit_accounts: CreditAccountsTable;
   credit_grants: CreditGrantsTable;
   credit_entries: CreditEntriesTable;
+  overage_charges: OverageChargesTable;
   schema_migrations: SchemaMigrationsTable;
 }

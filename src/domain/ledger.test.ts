@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { allocateSpend, type SpendableGrant } from "./ledger.js";
+import { allocateSpend, planOverageCharges, type SpendableGrant } from "./ledger.js";
 import { minBig } from "./money.js";
 
 const now = new Date("2026-11-26T00:00:00Z");
@@ -81,5 +81,39 @@ describe("allocateSpend", () => {
         }
       }),
     );
+  });
+});
+
+describe("planOverageCharges", () => {
+  const g = (id: string, remaining: bigint, expires: string) => grant(id, remaining, expires);
+  it("deducts each metric's cost so far minus what was charged, sharing the grants", () => {
+    const charges = planOverageCharges({
+      dues: [
+        { metric: "mau", cost: 30n, charged: 12n },
+        { metric: "bandwidth", cost: 10n, charged: 10n },
+        { metric: "build_minutes", cost: 20n, charged: 0n },
+      ],
+      grants: [g("a", 25n, "2027-01-01T00:00:00Z"), g("b", 5n, "2027-06-01T00:00:00Z")],
+      now,
+    });
+    expect(charges).toEqual([
+      {
+        metric: "mau",
+        chargedBefore: 12n,
+        allocations: [{ grantId: "a", amount: 18n }],
+        paid: 18n,
+        unpaid: 0n,
+      },
+      {
+        metric: "build_minutes",
+        chargedBefore: 0n,
+        allocations: [
+          { grantId: "a", amount: 7n },
+          { grantId: "b", amount: 5n },
+        ],
+        paid: 12n,
+        unpaid: 8n,
+      },
+    ]);
   });
 });

@@ -59,3 +59,57 @@ export function allocateSpend({
   }
   return { allocations, uncovered: left };
 }
+
+export interface OverageDue {
+  metric: string;
+  /** The cycle's overage cost so far, in micro-credits. */
+  cost: bigint;
+  /** What was deducted for it already this cycle. */
+  charged: bigint;
+}
+
+export interface OverageCharge {
+  metric: string;
+  chargedBefore: bigint;
+  allocations: Allocation[];
+  paid: bigint;
+  /** Still owed after this charge: deducted when credits arrive within the cycle. */
+  unpaid: bigint;
+}
+
+/**
+ * What to deduct for each metric's overage: its cost so far minus what was charged, from the
+ * grants in spending order, one metric after the other from the same grants.
+ *
+ * Example: MAU overage costing 30 credits with 12 charged and 100 available → 18 deducted, 0
+ * unpaid; with 5 available instead → 5 deducted, 13 unpaid.
+ */
+export function planOverageCharges({
+  dues,
+  grants,
+  now,
+}: {
+  dues: readonly OverageDue[];
+  grants: readonly SpendableGrant[];
+  now: Date;
+}): OverageCharge[] {
+  const left = new Map(grants.map((grant) => [grant.id, grant.remaining]));
+  const charges: OverageCharge[] = [];
+  for (const due of dues) {
+    const owed = due.cost - due.charged;
+    if (owed <= 0n) continue;
+    const available = grants.map((grant) => ({ ...grant, remaining: left.get(grant.id) ?? 0n }));
+    const { allocations, uncovered } = allocateSpend({ grants: available, amount: owed, now });
+    for (const allocation of allocations) {
+      left.set(allocation.grantId, (left.get(allocation.grantId) ?? 0n) - allocation.amount);
+    }
+    charges.push({
+      metric: due.metric,
+      chargedBefore: due.charged,
+      allocations,
+      paid: owed - uncovered,
+      unpaid: uncovered,
+    });
+  }
+  return charges;
+}

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Db } from "../db/client.js";
+import { availableCredits } from "../db/creditRepo.js";
 import type { Schema } from "../db/schema.js";
 import { USAGE_CHANNEL } from "../db/usageAggregateRepo.js";
 import type { Catalog } from "../domain/catalog.js";
@@ -117,19 +118,15 @@ export class EntitlementCache {
 
   async #compute(orgId: string): Promise<OrgEntitlements> {
     const now = this.#clock.now();
-    const report = await readUsage({
-      db: this.#db,
-      catalog: this.#catalog,
-      orgId,
-      now,
-      storageHistory: false,
-    });
+    const [report, credits] = await Promise.all([
+      readUsage({ db: this.#db, catalog: this.#catalog, orgId, now, storageHistory: false }),
+      availableCredits(this.#db, { orgId, now }),
+    ]);
     const actions = decideEntitlements({
       hasPlan: report.standing.plan !== null,
       usage: report.raw,
       measured: report.measured,
-      // Prepaid credits arrive with the credit ledger; until then no organization holds any.
-      creditsAvailableMicros: 0n,
+      creditsAvailableMicros: credits,
     });
     return { orgId, actions, report, computedAt: now };
   }

@@ -7,6 +7,7 @@ import type { Db } from "../../src/db/client.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
+import { type OverageConsumer, startOverageConsumer } from "../../src/services/consumeOverage.js";
 import { type EntitlementCache, startEntitlementCache } from "../../src/services/entitlementCache.js";
 import { type StripeEmulator, startStripeEmulator } from "../../src/stripe/emulator/index.js";
 import { StripeGateway } from "../../src/stripe/gateway.js";
@@ -25,6 +26,8 @@ export interface TestContext {
   stripe: StripeGateway;
   webhookSecret: string;
   entitlements: EntitlementCache;
+  /** Charges overage to credits in the background, as the server does. */
+  overage: OverageConsumer;
 }
 
 const engines = await availableEngines();
@@ -62,7 +65,12 @@ export function describeEachEngine(name: string, suite: (ctx: TestContext) => vo
         ctx.stripe = new StripeGateway({ secretKey: apiKey, apiUrl: ctx.stripeEmulator.url });
         const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url });
         const entitlements = await startEntitlementCache({ db: database.db, catalog: config.catalog, clock });
-        stopListening = entitlements.stop;
+        const overage = await startOverageConsumer({ db: database.db, catalog: config.catalog, clock });
+        ctx.overage = overage.consumer;
+        stopListening = async () => {
+          await overage.stop();
+          await entitlements.stop();
+        };
         ctx.entitlements = entitlements.cache;
         ctx.app = await createApp({
           config: { ...config, database: database.config },

@@ -43,3 +43,13 @@ CREATE TABLE credit_entries (
   CHECK (type = 'adjustment' OR (type IN ('purchase', 'grant')) = (amount > 0))
 );
 CREATE UNIQUE INDEX credit_entries_idempotency_key ON credit_entries (org_id, idempotency_key);
+
+-- What has been deducted for each metric's overage in each cycle: the next deduction is the
+-- cycle's overage cost so far minus this (what could not be paid stays owed until credits come).
+CREATE TABLE overage_charges (
+  org_id text NOT NULL REFERENCES orgs (id),
+  metric text NOT NULL CHECK (metric IN ('mau', 'bandwidth', 'storage', 'build_minutes')),
+  cycle_start date NOT NULL,
+  charged bigint NOT NULL CHECK (charged >= 0),
+  PRIMARY KEY (org_id, metric, cycle_start)
+);
