@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { divideRoundingHalfUp, parseCredits } from "./money.js";
 import type { Metric } from "./usageEvents.js";
+import { EU_STANDARD_VAT_BASIS_POINTS } from "./vatRates.js";
 
 export const intervals = ["month", "year"] as const;
 export type Interval = (typeof intervals)[number];
@@ -35,6 +36,8 @@ export interface Catalog {
   creditTiers: Record<Metric, Tier[]>;
   trial: { days: number; plan: string };
   pastDueGraceDays: number;
+  /** Tax on credit purchases by billing country, in basis points (2000 = 20%); others pay none. */
+  taxRates: Readonly<Record<string, number>>;
 }
 
 /** What one unit of overage is, per metric, once usage is turned into billing units. */
@@ -125,6 +128,12 @@ export const catalogFileSchema = z
       .optional(),
     trial: z.strictObject({ days: z.number().int().min(0).max(365), plan: z.string() }).optional(),
     past_due_grace_days: z.number().int().min(0).max(90).optional(),
+    tax_rates_basis_points: z
+      .record(
+        z.string().regex(/^[A-Z]{2}$/, "must be a two-letter country code"),
+        z.number().int().min(0).max(10_000),
+      )
+      .optional(),
   })
   .superRefine((file, ctx) => {
     const ids = (file.plans ?? []).map((plan) => plan.id);
@@ -224,6 +233,7 @@ const builtIn: Required<z.output<typeof catalogFileSchema>> = {
   },
   trial: { days: 15, plan: "solo" },
   past_due_grace_days: 7,
+  tax_rates_basis_points: { ...EU_STANDARD_VAT_BASIS_POINTS },
 };
 
 function tiers(...rows: [number | null, string][]) {
@@ -270,5 +280,6 @@ export function buildCatalog(input: unknown = {}): Catalog {
     },
     trial: file.trial,
     pastDueGraceDays: file.past_due_grace_days,
+    taxRates: file.tax_rates_basis_points,
   };
 }

@@ -15,6 +15,7 @@ const errorTable = {
   no_subscription: { status: 409, exit: 1 },
   invalid_signature: { status: 400, exit: 1 },
   payment_failed: { status: 402, exit: 1 },
+  payment_pending: { status: 409, exit: 1 },
   payload_too_large: { status: 413, exit: 1 },
   unsupported_media_type: { status: 415, exit: 1 },
   rate_limited: { status: 429, exit: 1 },

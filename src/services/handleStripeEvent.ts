@@ -6,7 +6,9 @@ import type { Schema } from "../db/schema.js";
 import { claimStripeEvent, isStripeEventProcessed } from "../db/stripeRepo.js";
 import { closeCheckoutSession, findOrgOfCustomer, saveCustomerId } from "../db/subscriptionRepo.js";
 import { inTransaction } from "../db/transaction.js";
+import type { Catalog } from "../domain/catalog.js";
 import type { StripeGateway } from "../stripe/gateway.js";
+import { fulfillCreditPurchase } from "./buyCredits.js";
 import { syncOrgSubscription } from "./syncOrgSubscription.js";
 
 const reference = z.union([z.string(), z.object({ id: z.string() })]).nullish();
@@ -57,12 +59,14 @@ const checkoutEvents = new Set([
 export async function handleStripeEvent({
   db,
   stripe,
+  catalog,
   event,
   now,
   logger,
 }: {
   db: Kysely<Schema>;
   stripe: StripeGateway;
+  catalog: Catalog;
   event: StripeEvent;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
@@ -82,7 +86,7 @@ export async function handleStripeEvent({
     if (!orgId) return "processed";
 
     if (checkoutEvents.has(event.type) && object.id) {
-      await applyCheckout({ tx, stripe, orgId, sessionId: object.id, now, logger });
+      await applyCheckout({ tx, stripe, catalog, orgId, sessionId: object.id, now, logger });
     } else if (
       subscriptionEvents.has(event.type) ||
       (invoiceEvents.has(event.type) && invoiceSubscription(event))
@@ -97,6 +101,7 @@ export async function handleStripeEvent({
 async function applyCheckout({
   tx,
   stripe,
+  catalog,
   orgId,
   sessionId,
   now,
@@ -104,6 +109,7 @@ async function applyCheckout({
 }: {
   tx: Kysely<Schema>;
   stripe: StripeGateway;
+  catalog: Catalog;
   orgId: string;
   sessionId: string;
   now: Date;
@@ -112,6 +118,12 @@ async function applyCheckout({
   const session = await stripe.retrieveCheckout(sessionId);
   if (session.orgId !== orgId) {
     logger?.warn({ org_id: orgId, session: sessionId }, "checkout session belongs to another organization");
+    return;
+  }
+  if (session.mode === "payment" && session.status === "complete") {
+    // A credit purchase: granted once, whether this or the browser's return comes first. It
+    // takes the credit lock before touching the session's row, as the browser's return does.
+    await fulfillCreditPurchase({ db: tx, stripe, catalog, orgId, sessionId, now, logger });
     return;
   }
   if (session.status === "complete" || session.status === "expired") {

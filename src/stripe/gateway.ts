@@ -29,6 +29,20 @@ export interface StripePriceFacts {
   active: boolean;
 }
 
+export interface CreditCheckoutFacts {
+  id: string;
+  orgId: string | null;
+  mode: string;
+  status: string | null;
+  paymentStatus: string;
+  purpose: string | null;
+  currency: string | null;
+  amountSubtotal: number | null;
+  /** The number of credits bought: the quantity of the credit line. */
+  quantity: number | null;
+  unitAmount: number | null;
+}
+
 export interface CheckoutSessionFacts {
   id: string;
   mode: string;
@@ -127,6 +141,99 @@ export class StripeGateway {
         metadata: { meterline_plan: plan, meterline_interval: interval },
       });
       return priceFacts(price);
+    });
+  }
+
+  /** The one-time price of one credit (100 cents), made on first need and found by lookup key after. */
+  async creditPrice({ currency }: { currency: string }): Promise<string> {
+    const lookupKey = `meterline_credit_${currency}`;
+    const existing = await this.priceByLookupKey(lookupKey);
+    if (existing?.active && existing.unitAmountCents === 100 && existing.interval === null)
+      return existing.id;
+    await this.upsertProduct({
+      id: "meterline_credits",
+      name: "Meterline credits",
+      description: "Prepaid credits that pay for usage beyond a plan's quotas; 1 credit = 1 USD",
+    });
+    return reach(async () => {
+      const price = await this.sdk.prices.create({
+        product: "meterline_credits",
+        currency,
+        unit_amount: 100,
+        lookup_key: lookupKey,
+        transfer_lookup_key: true,
+        nickname: "1 credit",
+        metadata: { meterline_purpose: "credits" },
+      });
+      return price.id;
+    });
+  }
+
+  /** Checkout in payment mode for `credits` credits, which the buyer may still change there. */
+  async createCreditCheckout({
+    customerId,
+    orgId,
+    priceId,
+    credits,
+    maxCredits,
+    successUrl,
+    cancelUrl,
+  }: {
+    customerId: string;
+    orgId: string;
+    priceId: string;
+    credits: number;
+    maxCredits: number;
+    successUrl: string;
+    cancelUrl: string;
+  }): Promise<{ id: string; url: string }> {
+    return reach(async () => {
+      const session = await this.sdk.checkout.sessions.create({
+        mode: "payment",
+        customer: customerId,
+        client_reference_id: orgId,
+        line_items: [
+          {
+            price: priceId,
+            quantity: credits,
+            adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
+          },
+        ],
+        automatic_tax: { enabled: true },
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+        metadata: { org_id: orgId, purpose: "credits" },
+        payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
+      });
+      if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
+      return { id: session.id, url: session.url };
+    });
+  }
+
+  /** The session, or null when Stripe has no such session. */
+  async retrieveCreditCheckout(sessionId: string): Promise<CreditCheckoutFacts | null> {
+    return reach(async () => {
+      const session = await this.sdk.checkout.sessions
+        .retrieve(sessionId, { expand: ["line_items"] })
+        .catch((error: unknown) => {
+          if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404)
+            return null;
+          throw error;
+        });
+      if (!session) return null;
+      const line = session.line_items?.data[0];
+      return {
+        id: session.id,
+        orgId: session.client_reference_id,
+        mode: session.mode,
+        status: session.status,
+        paymentStatus: session.payment_status,
+        purpose: session.metadata?.purpose ?? null,
+        currency: session.currency,
+        amountSubtotal: session.amount_subtotal,
+        quantity: line?.quantity ?? null,
+        unitAmount: line?.price?.unit_amount ?? null,
+      };
     });
   }
 

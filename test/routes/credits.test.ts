@@ -118,4 +118,102 @@ describeEachEngine("credits", (ctx) => {
     expect(pricing.mau.tiers[0]).toEqual({ up_to: 1_000_000, price: "0.003000" });
     expect(pricing.storage.unit).toBe("GiB-month");
   });
+
+  it("estimates 100 credits in FR as 100.00 + 20.00 tax = 120.00, before paying", async () => {
+    const team = await makeTeam(ctx.app);
+    const estimate = await team.admin.request(
+      "GET",
+      `/v1/orgs/${team.org.id}/credits/estimate?amount=100&country=fr`,
+    );
+    expect(estimate.json()).toEqual({
+      credits: 100,
+      country: "FR",
+      tax_rate_percent: 20,
+      subtotal_cents: 10_000,
+      tax_cents: 2_000,
+      total_cents: 12_000,
+    });
+    const us = await team.admin.request(
+      "GET",
+      `/v1/orgs/${team.org.id}/credits/estimate?amount=250&country=US`,
+    );
+    expect(us.json()).toMatchObject({ tax_cents: 0, total_cents: 25_000 });
+    for (const amount of ["0", "100001", "1.5", "lots"]) {
+      const bad = await team.admin.request(
+        "GET",
+        `/v1/orgs/${team.org.id}/credits/estimate?amount=${amount}`,
+      );
+      expect(expectError(bad, 400, "invalid_request").message).toContain("querystring.amount");
+    }
+  });
+
+  it("buys credits through Checkout once, however the webhook and the browser's return race", async () => {
+    const team = await makeTeam(ctx.app);
+    await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { country: "FR" });
+    const checkout = await team.billing_admin.request("POST", `/v1/orgs/${team.org.id}/checkout/credits`, {
+      amount: 100,
+    });
+    expect(checkout.statusCode, checkout.body).toBe(200);
+    const { session_id, checkout_url } = checkout.json();
+    const page = await (await fetch(checkout_url)).text();
+    expect(page).toContain("120.00 USD");
+
+    const paid = fetch(`${ctx.stripeEmulator.url}/_emulator/checkout/sessions/${session_id}/pay`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ card: "4242424242424242" }),
+    });
+    expect((await paid).status).toBe(200);
+    const returns = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        team.billing_admin.request("POST", `/v1/orgs/${team.org.id}/credits/complete`, { session_id }),
+      ),
+    );
+    await ctx.stripeEmulator.idle();
+    for (const response of returns) expect(response.statusCode, response.body).toBe(200);
+    expect(returns.map((response) => response.json().credits)).toEqual(Array(4).fill("100.000000"));
+    const figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
+    expect(figures).toMatchObject({ available: "100.000000", total: "100.000000" });
+    const { items } = (
+      await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits/transactions`)
+    ).json();
+    expect(items.map((item: { type: string; amount: string }) => [item.type, item.amount])).toEqual([
+      ["purchase", "100.000000"],
+    ]);
+  });
+
+  it("refuses a session of another org, an unpaid one, and a purchase by a mere admin", async () => {
+    const team = await makeTeam(ctx.app);
+    const checkout = await team.owner.request("POST", `/v1/orgs/${team.org.id}/checkout/credits`, {
+      amount: 5,
+    });
+    const { session_id } = checkout.json();
+    expectError(
+      await team.owner.request("POST", `/v1/orgs/${team.org.id}/credits/complete`, { session_id }),
+      409,
+      "payment_pending",
+    );
+    expectError(
+      await team.outsider.request("POST", `/v1/orgs/${team.otherOrg.id}/credits/complete`, { session_id }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await team.admin.request("POST", `/v1/orgs/${team.org.id}/checkout/credits`, { amount: 5 }),
+      403,
+      "forbidden",
+    );
+    for (const body of [
+      { amount: 0 },
+      { amount: 100_001 },
+      { amount: 10, price: "price_x" },
+      { amount: "ten" },
+    ]) {
+      expectError(
+        await team.owner.request("POST", `/v1/orgs/${team.org.id}/checkout/credits`, body),
+        400,
+        "invalid_request",
+      );
+    }
+  });
 });

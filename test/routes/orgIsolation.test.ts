@@ -34,6 +34,9 @@ const samples: Record<string, (ids: Ids) => unknown> = {
   "GET /v1/orgs/{org}/credits/pricing": () => undefined,
   "GET /v1/orgs/{org}/credits/transactions": () => undefined,
   "GET /v1/orgs/{org}/credits/transactions.csv": () => undefined,
+  "GET /v1/orgs/{org}/credits/estimate": () => undefined,
+  "POST /v1/orgs/{org}/checkout/credits": () => ({ amount: 100 }),
+  "POST /v1/orgs/{org}/credits/complete": () => ({ session_id: "cs_test_nothing" }),
 };
 
 /** Routes that only owners and billing admins may use. */
@@ -43,6 +46,8 @@ const billingWrites = new Set([
   "POST /v1/orgs/{org}/subscription/change",
   "POST /v1/orgs/{org}/subscription/cancel",
   "POST /v1/orgs/{org}/billing-portal",
+  "POST /v1/orgs/{org}/checkout/credits",
+  "POST /v1/orgs/{org}/credits/complete",
 ]);
 
 describeEachEngine("organization isolation", (ctx) => {

@@ -2,14 +2,18 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { CreditEntryRow } from "../../db/creditRepo.js";
 import { billingUnits } from "../../domain/catalog.js";
+import { CREDIT_PRESETS, estimatePurchase, MAX_CREDITS, MIN_CREDITS } from "../../domain/creditPurchase.js";
+import { AppError } from "../../domain/errors.js";
 import { formatCredits, formatUsd, parseCredits } from "../../domain/money.js";
 import { plainText } from "../../domain/text.js";
 import { metrics } from "../../domain/usageEvents.js";
+import { fulfillCreditPurchase, startCreditCheckout } from "../../services/buyCredits.js";
 import { grantCredits } from "../../services/creditGrants.js";
+import { getOrg } from "../../services/orgDirectory.js";
 import { readCreditEntries, readCredits } from "../../services/readCredits.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
-import { errorResponses, orgParams, timestamp } from "../schemas.js";
+import { country, errorResponses, orgParams, timestamp } from "../schemas.js";
 
 const credits = z.string().describe('credits, a decimal string with six decimals: "12.500000"');
 
@@ -202,6 +206,126 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
         .type("text/csv; charset=utf-8")
         .header("content-disposition", `attachment; filename="credits-${request.params.org}.csv"`)
         .send(`${lines.join("\n")}\n`);
+    },
+  );
+
+  const wholeCredits = z.coerce
+    .number()
+    .int()
+    .min(MIN_CREDITS)
+    .max(MAX_CREDITS)
+    .describe(
+      `whole credits: ${CREDIT_PRESETS.join(", ")} or any amount from ${MIN_CREDITS} to ${MAX_CREDITS}`,
+    );
+
+  app.get(
+    "/v1/orgs/:org/credits/estimate",
+    {
+      schema: {
+        tags: ["credits"],
+        summary: "What buying credits costs with tax, for the org's billing country unless another is given",
+        params: orgParams,
+        querystring: z.strictObject({ amount: wholeCredits.default(100), country: country.optional() }),
+        response: {
+          200: z.object({
+            credits: z.number().int(),
+            country: z.string().nullable(),
+            tax_rate_percent: z.number(),
+            subtotal_cents: z.number().int(),
+            tax_cents: z.number().int(),
+            total_cents: z.number().int(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
+      const org = await getOrg({ db, orgId: request.params.org });
+      const estimate = estimatePurchase({
+        credits: request.query.amount,
+        country: request.query.country ?? org.country,
+        taxRates: catalog.taxRates,
+      });
+      return {
+        credits: estimate.credits,
+        country: estimate.country,
+        tax_rate_percent: estimate.taxRateBasisPoints / 100,
+        subtotal_cents: Number(estimate.subtotalCents),
+        tax_cents: Number(estimate.taxCents),
+        total_cents: Number(estimate.totalCents),
+      };
+    },
+  );
+
+  app.post(
+    "/v1/orgs/:org/checkout/credits",
+    {
+      schema: {
+        tags: ["credits"],
+        summary: "Open a Stripe Checkout to buy credits (the price comes from the server: 1 credit = 1 USD)",
+        params: orgParams,
+        body: z.strictObject({ amount: wholeCredits }),
+        response: { 200: z.object({ checkout_url: z.string(), session_id: z.string() }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { user } = await orgAccess(request, deps, {
+        orgId: request.params.org,
+        permission: "billing:write",
+      });
+      const { checkoutUrl, sessionId } = await startCreditCheckout({
+        db,
+        stripe: deps.stripe.gateway,
+        catalog,
+        publicUrl: deps.config.publicUrl,
+        orgId: request.params.org,
+        userId: user.userId,
+        credits: request.body.amount,
+        now: deps.clock.now(),
+      });
+      return { checkout_url: checkoutUrl, session_id: sessionId };
+    },
+  );
+
+  app.post(
+    "/v1/orgs/:org/credits/complete",
+    {
+      schema: {
+        tags: ["credits"],
+        summary: "After Checkout: grant the credits bought (once per session, whatever the webhook did)",
+        params: orgParams,
+        body: z.strictObject({
+          session_id: z.string().regex(/^cs_[A-Za-z0-9_]{1,200}$/, "is not a Checkout Session id"),
+        }),
+        response: {
+          200: z.object({
+            status: z.enum(["granted", "already_granted"]),
+            credits,
+            grant_id: z.string().nullable(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:write" });
+      const result = await fulfillCreditPurchase({
+        db,
+        stripe: deps.stripe.gateway,
+        catalog,
+        orgId: request.params.org,
+        sessionId: request.body.session_id,
+        now: deps.clock.now(),
+        logger: request.log,
+      });
+      if (result.status === "pending") {
+        throw new AppError(
+          "payment_pending",
+          "The payment is not confirmed yet; the credits come when it is",
+        );
+      }
+      return { status: result.status, credits: formatCredits(result.credits), grant_id: result.grantId };
     },
   );
 

@@ -58,6 +58,7 @@ export const stripeWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = asy
       const outcome = await handleStripeEvent({
         db: deps.db.kysely,
         stripe: deps.stripe.gateway,
+        catalog: deps.config.catalog,
         event: event.data,
         now: deps.clock.now(),
         logger: request.log,

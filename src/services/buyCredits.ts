@@ -1,0 +1,129 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { postOperation } from "../db/creditRepo.js";
+import type { Schema } from "../db/schema.js";
+import { closeCheckoutSession, insertCheckoutSession } from "../db/subscriptionRepo.js";
+import { inTransaction } from "../db/transaction.js";
+import type { Catalog } from "../domain/catalog.js";
+import { CENTS_PER_CREDIT, MAX_CREDITS } from "../domain/creditPurchase.js";
+import { AppError } from "../domain/errors.js";
+import { MICROS_PER_CREDIT } from "../domain/money.js";
+import type { StripeGateway } from "../stripe/gateway.js";
+import { ensureStripeCustomer } from "./billingAccount.js";
+import { GRANT_LIFETIME_MONTHS } from "./creditGrants.js";
+
+/** Opens Stripe Checkout (payment mode) for `credits` credits; the buyer may change the quantity there. */
+export async function startCreditCheckout({
+  db,
+  stripe,
+  catalog,
+  publicUrl,
+  orgId,
+  userId,
+  credits,
+  now,
+}: {
+  db: Kysely<Schema>;
+  stripe: StripeGateway;
+  catalog: Catalog;
+  publicUrl: string;
+  orgId: string;
+  userId: string;
+  credits: number;
+  now: Date;
+}): Promise<{ checkoutUrl: string; sessionId: string }> {
+  const customerId = await ensureStripeCustomer({ db, stripe, orgId });
+  const priceId = await stripe.creditPrice({ currency: catalog.currency });
+  const page = `${publicUrl}/credits?org=${encodeURIComponent(orgId)}`;
+  const session = await stripe.createCreditCheckout({
+    customerId,
+    orgId,
+    priceId,
+    credits,
+    maxCredits: MAX_CREDITS,
+    successUrl: `${page}&checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+    cancelUrl: `${page}&checkout=canceled`,
+  });
+  await insertCheckoutSession(db, {
+    orgId,
+    sessionId: session.id,
+    mode: "payment",
+    plan: null,
+    interval: null,
+    createdBy: userId,
+    now,
+  });
+  return { checkoutUrl: session.url, sessionId: session.id };
+}
+
+export type Fulfilment =
+  | { status: "granted" | "already_granted"; credits: bigint; grantId: string | null }
+  | { status: "pending" };
+
+/**
+ * Grants the credits a paid Checkout Session bought, once per session however many times and
+ * however concurrently it runs (the webhook and the browser's return both call it): the
+ * session id keys the ledger operation. Idempotent and convergent. The session is re-read from
+ * Stripe; quantity, unit price, currency and amount must agree with what Stripe says was paid,
+ * or nothing is granted.
+ */
+export async function fulfillCreditPurchase({
+  db,
+  stripe,
+  catalog,
+  orgId,
+  sessionId,
+  now,
+  logger,
+}: {
+  db: Kysely<Schema>;
+  stripe: StripeGateway;
+  catalog: Catalog;
+  orgId: string;
+  sessionId: string;
+  now: Date;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
+}): Promise<Fulfilment> {
+  const session = await stripe.retrieveCreditCheckout(sessionId);
+  if (!session || session.orgId !== orgId) {
+    throw new AppError("not_found", `Checkout Session ${sessionId} not found for this organization`);
+  }
+  if (session.mode !== "payment" || session.purpose !== "credits") {
+    throw new AppError("invalid_request", `session_id: ${sessionId} is not a credit purchase`);
+  }
+  if (session.status !== "complete" || session.paymentStatus !== "paid") return { status: "pending" };
+  const quantity = session.quantity ?? 0;
+  const consistent =
+    quantity >= 1 &&
+    quantity <= MAX_CREDITS &&
+    session.currency === catalog.currency &&
+    BigInt(session.unitAmount ?? 0) === CENTS_PER_CREDIT &&
+    BigInt(session.amountSubtotal ?? -1) === BigInt(quantity) * CENTS_PER_CREDIT;
+  if (!consistent) {
+    logger?.error(
+      { org_id: orgId, session: sessionId },
+      "paid credit checkout disagrees with the price: nothing granted",
+    );
+    throw new Error(`Checkout Session ${sessionId} was paid for something other than credits at 1 USD`);
+  }
+  const credits = BigInt(quantity) * MICROS_PER_CREDIT;
+  const expiresAt = new Date(now);
+  expiresAt.setUTCMonth(expiresAt.getUTCMonth() + GRANT_LIFETIME_MONTHS);
+  return inTransaction(db, async (tx) => {
+    const { posted, entries } = await postOperation(tx, {
+      orgId,
+      operationKey: `purchase:${sessionId}`,
+      newGrant: { source: "purchase", amount: credits, expiresAt, note: `Checkout ${sessionId}` },
+      entries: [
+        { type: "purchase", amount: credits, grantId: "new", description: `Bought ${quantity} credits` },
+      ],
+      now,
+    });
+    await closeCheckoutSession(tx, { orgId, sessionId, status: "complete" });
+    return {
+      status: posted ? ("granted" as const) : ("already_granted" as const),
+      credits,
+      grantId: entries[0]?.grant_id ?? null,
+    };
+  });
+}
