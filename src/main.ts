@@ -12,6 +12,7 @@ import type { AppDeps } from "./http/deps.js";
 import { createLogger } from "./logger.js";
 import { startOverageConsumer } from "./services/consumeOverage.js";
 import { startEntitlementCache } from "./services/entitlementCache.js";
+import { startCreditExpiry } from "./services/expireCredits.js";
 import { type DemoCredentials, seedDemo } from "./services/seedDemo.js";
 import { syncStripeCatalog } from "./services/syncStripeCatalog.js";
 import { type StripeEmulator, startStripeEmulator } from "./stripe/emulator/index.js";
@@ -84,7 +85,9 @@ export async function startMeterline({
 
     const entitlements = await startEntitlementCache({ db, catalog: config.catalog, clock });
     const overage = await startOverageConsumer({ db, catalog: config.catalog, clock, logger });
+    const expiry = startCreditExpiry({ db: db.kysely, clock, logger });
     stopListening = async () => {
+      expiry.stop();
       await overage.stop();
       await entitlements.stop();
     };

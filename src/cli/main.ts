@@ -14,6 +14,7 @@ import { createLogger } from "../logger.js";
 import { startMeterline } from "../main.js";
 import { createApiKey } from "../services/apiKeys.js";
 import { grantCredits } from "../services/creditGrants.js";
+import { expireCredits } from "../services/expireCredits.js";
 import { getOrg } from "../services/orgDirectory.js";
 import { type MetricSummary, readUsage, summarizeUsage } from "../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../services/recordUsage.js";
@@ -40,6 +41,8 @@ Commands:
   credits grant ORG N --note TEXT [--expires-at ISO] [--key K]
                                           grant N credits by hand (12 months unless told);
                                           --key makes a repeated command grant once
+  credits expire                          expire what is left of grants past their date
+                                          (the server also does it every ten minutes)
 
 Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, …); see README.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`;
@@ -213,6 +216,19 @@ const commands: Record<string, Command> = {
 
   async credits(args) {
     const [action, ...rest] = args;
+    if (action === "expire") {
+      if (rest.length) throw new UsageError("credits expire takes no arguments");
+      const config = loadConfig();
+      const db = await openDatabase(config.database);
+      try {
+        await migrate({ db });
+        const { expired } = await expireCredits({ db: db.kysely, now: new Date() });
+        process.stdout.write(`expired ${expired} grant${expired === 1 ? "" : "s"}\n`);
+      } finally {
+        await db.close();
+      }
+      return;
+    }
     if (action !== "grant") throw new UsageError(`unknown credits action: ${action ?? "(none)"}`);
     const { values, positionals } = parseArgs({
       args: rest,

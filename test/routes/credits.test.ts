@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { createApiKey } from "../../src/services/apiKeys.js";
+import { expireCredits } from "../../src/services/expireCredits.js";
 import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
 
 describeEachEngine("credits", (ctx) => {
@@ -215,5 +216,21 @@ describeEachEngine("credits", (ctx) => {
         "invalid_request",
       );
     }
+  });
+
+  it("expires what is left of a grant past its date, once, and consumption never spends it", async () => {
+    const team = await makeTeam(ctx.app);
+    const key = await adminKey();
+    const soon = new Date(Date.now() + 86_400_000).toISOString();
+    await grant(key, team.org.id, { amount: "40", note: "short", expires_at: soon });
+    await grant(key, team.org.id, { amount: "10", note: "long" });
+    const later = new Date(Date.now() + 2 * 86_400_000);
+    expect(await expireCredits({ db: ctx.db.kysely, now: later })).toEqual({ expired: 1 });
+    expect(await expireCredits({ db: ctx.db.kysely, now: later })).toEqual({ expired: 0 });
+    const { items } = (
+      await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits/transactions`)
+    ).json();
+    expect(items[0]).toMatchObject({ type: "expiry", amount: "-40.000000", balance_after: "10.000000" });
+    expect(items).toHaveLength(3);
   });
 });
