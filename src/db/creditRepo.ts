@@ -41,7 +41,13 @@ export async function postOperation(
     orgId: string;
     operationKey: string;
     entries: PlannedEntry[];
-    newGrant?: { source: "purchase" | "grant"; amount: bigint; expiresAt: Date; note: string | null };
+    newGrant?: {
+      source: "purchase" | "grant";
+      amount: bigint;
+      expiresAt: Date;
+      note: string | null;
+      paymentIntentId?: string | null;
+    };
     now: Date;
   },
 ): Promise<{ posted: boolean; entries: CreditEntryRow[] }> {
@@ -63,6 +69,7 @@ export async function postOperation(
           remaining: 0n,
           expires_at: newGrant.expiresAt,
           note: newGrant.note,
+          payment_intent_id: newGrant.paymentIntentId ?? null,
           created_at: now,
         })
         .execute();
@@ -270,4 +277,26 @@ export async function listEntries(
   let query = db.selectFrom("credit_entries").selectAll().where("org_id", "=", orgId);
   if (cursor) query = query.where("id", "<", cursor);
   return query.orderBy("id", "desc").limit(limit).execute();
+}
+
+/** The grant a Stripe payment bought, and what refunds already took back from it. */
+export async function purchaseOfPayment(
+  db: Kysely<Schema>,
+  { orgId, paymentIntentId }: { orgId: string; paymentIntentId: string },
+): Promise<{ grant: CreditGrantRow; refunded: bigint } | undefined> {
+  const grant = await db
+    .selectFrom("credit_grants")
+    .selectAll()
+    .where("org_id", "=", orgId)
+    .where("payment_intent_id", "=", paymentIntentId)
+    .executeTakeFirst();
+  if (!grant) return undefined;
+  const row = await db
+    .selectFrom("credit_entries")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>("amount"), eb.val("0")).as("total"))
+    .where("org_id", "=", orgId)
+    .where("grant_id", "=", grant.id)
+    .where("type", "=", "refund")
+    .executeTakeFirst();
+  return { grant, refunded: -BigInt(row?.total ?? 0) };
 }

@@ -166,6 +166,7 @@ export interface CreditGrantsTable {
   remaining: bigint;
   expires_at: Date;
   note: string | null;
+  payment_intent_id: string | null;
   created_at: Date;
 }
 

@@ -113,7 +113,13 @@ export async function fulfillCreditPurchase({
     const { posted, entries } = await postOperation(tx, {
       orgId,
       operationKey: `purchase:${sessionId}`,
-      newGrant: { source: "purchase", amount: credits, expiresAt, note: `Checkout ${sessionId}` },
+      newGrant: {
+        source: "purchase",
+        amount: credits,
+        expiresAt,
+        note: `Checkout ${sessionId}`,
+        paymentIntentId: session.paymentIntentId,
+      },
       entries: [
         { type: "purchase", amount: credits, grantId: "new", description: `Bought ${quantity} credits` },
       ],

@@ -9,6 +9,7 @@ import { inTransaction } from "../db/transaction.js";
 import type { Catalog } from "../domain/catalog.js";
 import type { StripeGateway } from "../stripe/gateway.js";
 import { fulfillCreditPurchase } from "./buyCredits.js";
+import { refundCredits } from "./refundCredits.js";
 import { syncOrgSubscription } from "./syncOrgSubscription.js";
 
 const reference = z.union([z.string(), z.object({ id: z.string() })]).nullish();
@@ -85,7 +86,9 @@ export async function handleStripeEvent({
     if (!claimed) return "duplicate";
     if (!orgId) return "processed";
 
-    if (checkoutEvents.has(event.type) && object.id) {
+    if (event.type === "charge.refunded" && object.id) {
+      await refundCredits({ db: tx, stripe, orgId, chargeId: object.id, now, logger });
+    } else if (checkoutEvents.has(event.type) && object.id) {
       await applyCheckout({ tx, stripe, catalog, orgId, sessionId: object.id, now, logger });
     } else if (
       subscriptionEvents.has(event.type) ||

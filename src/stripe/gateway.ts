@@ -41,6 +41,17 @@ export interface CreditCheckoutFacts {
   /** The number of credits bought: the quantity of the credit line. */
   quantity: number | null;
   unitAmount: number | null;
+  paymentIntentId: string | null;
+  amountTotal: number | null;
+}
+
+export interface ChargeFacts {
+  id: string;
+  paymentIntentId: string | null;
+  customerId: string | null;
+  amount: number;
+  amountRefunded: number;
+  currency: string;
 }
 
 export interface CheckoutSessionFacts {
@@ -233,6 +244,22 @@ export class StripeGateway {
         amountSubtotal: session.amount_subtotal,
         quantity: line?.quantity ?? null,
         unitAmount: line?.price?.unit_amount ?? null,
+        paymentIntentId: idOf(session.payment_intent),
+        amountTotal: session.amount_total,
+      };
+    });
+  }
+
+  async retrieveCharge(chargeId: string): Promise<ChargeFacts> {
+    return reach(async () => {
+      const charge = await this.sdk.charges.retrieve(chargeId);
+      return {
+        id: charge.id,
+        paymentIntentId: idOf(charge.payment_intent),
+        customerId: idOf(charge.customer),
+        amount: charge.amount,
+        amountRefunded: charge.amount_refunded,
+        currency: charge.currency,
       };
     });
   }

@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import { postOperation } from "../../src/db/creditRepo.js";
 import { createApiKey } from "../../src/services/apiKeys.js";
 import { expireCredits } from "../../src/services/expireCredits.js";
 import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
@@ -232,5 +233,69 @@ describeEachEngine("credits", (ctx) => {
     ).json();
     expect(items[0]).toMatchObject({ type: "expiry", amount: "-40.000000", balance_after: "10.000000" });
     expect(items).toHaveLength(3);
+  });
+
+  it("takes refunded credits back by a refund entry, never below zero", async () => {
+    const team = await makeTeam(ctx.app);
+    await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { country: "FR" });
+    const { session_id } = (
+      await team.owner.request("POST", `/v1/orgs/${team.org.id}/checkout/credits`, { amount: 100 })
+    ).json();
+    await fetch(`${ctx.stripeEmulator.url}/_emulator/checkout/sessions/${session_id}/pay`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ card: "4242424242424242" }),
+    });
+    await ctx.stripeEmulator.idle();
+    const session = await ctx.stripe.sdk.checkout.sessions.retrieve(session_id);
+    expect(session.amount_total).toBe(12_000);
+    const paymentIntent = String(session.payment_intent);
+
+    await ctx.stripe.sdk.refunds.create({ payment_intent: paymentIntent, amount: 6_000 });
+    await ctx.stripeEmulator.idle();
+    let figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
+    expect(figures.available).toBe("50.000000");
+
+    // Spend 30 of the 50 left, then refund the rest of the payment: only 20 can come back.
+    await ctx.db.kysely.transaction().execute(async (tx) => {
+      const grantRow = await tx
+        .selectFrom("credit_grants")
+        .select("id")
+        .where("org_id", "=", team.org.id)
+        .executeTakeFirstOrThrow();
+      await postOperation(tx, {
+        orgId: team.org.id,
+        operationKey: "test-spend",
+        entries: [
+          {
+            type: "deduction",
+            amount: -30_000_000n,
+            grantId: grantRow.id,
+            metric: "mau",
+            description: "spent",
+          },
+        ],
+        now: new Date(),
+      });
+    });
+    await ctx.stripe.sdk.refunds.create({ payment_intent: paymentIntent, amount: 6_000 });
+    await ctx.stripeEmulator.idle();
+    figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
+    expect(figures.available).toBe("0.000000");
+    const { items } = (
+      await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits/transactions`)
+    ).json();
+    expect(
+      items.map((item: { type: string; amount: string; balance_after: string }) => [
+        item.type,
+        item.amount,
+        item.balance_after,
+      ]),
+    ).toEqual([
+      ["refund", "-20.000000", "0.000000"],
+      ["deduction", "-30.000000", "20.000000"],
+      ["refund", "-50.000000", "50.000000"],
+      ["purchase", "100.000000", "100.000000"],
+    ]);
   });
 });

@@ -17,9 +17,12 @@ CREATE TABLE credit_grants (
   remaining bigint NOT NULL CHECK (remaining >= 0 AND remaining <= amount),
   expires_at timestamptz NOT NULL,
   note text,
+  -- the Stripe payment of a purchase, so a refund finds the credits it takes back
+  payment_intent_id text,
   created_at timestamptz NOT NULL,
   PRIMARY KEY (org_id, id)
 );
+CREATE INDEX credit_grants_payment_intent_idx ON credit_grants (org_id, payment_intent_id) WHERE payment_intent_id IS NOT NULL;
 -- Grants with something left, in the order they are spent: earliest expiry, then oldest.
 CREATE INDEX credit_grants_spendable_idx ON credit_grants (org_id, expires_at, created_at, id) WHERE remaining > 0;
 
