@@ -167,13 +167,13 @@ describeEachEngine("credits", (ctx) => {
     });
     expect((await paid).status).toBe(200);
     const returns = await Promise.all(
-      Array.from({ length: 4 }, () =>
+      Array.from({ length: 8 }, () =>
         team.billing_admin.request("POST", `/v1/orgs/${team.org.id}/credits/complete`, { session_id }),
       ),
     );
     await ctx.stripeEmulator.idle();
     for (const response of returns) expect(response.statusCode, response.body).toBe(200);
-    expect(returns.map((response) => response.json().credits)).toEqual(Array(4).fill("100.000000"));
+    expect(returns.map((response) => response.json().credits)).toEqual(Array(8).fill("100.000000"));
     const figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
     expect(figures).toMatchObject({ available: "100.000000", total: "100.000000" });
     const { items } = (
