@@ -11,8 +11,9 @@ describe("newId", () => {
     expect([...ids].sort()).toEqual(ids);
   });
 
-  it("does not repeat within the same millisecond", () => {
-    const ids = new Set(Array.from({ length: 10_000 }, () => newId("key", 42)));
-    expect(ids.size).toBe(10_000);
+  it("does not repeat within the same millisecond, and keeps the order of creation", () => {
+    const ids = Array.from({ length: 10_000 }, () => newId("key", 42));
+    expect(new Set(ids).size).toBe(10_000);
+    expect([...ids].sort()).toEqual(ids);
   });
 });
