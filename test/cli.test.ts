@@ -6,28 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
 import { findApiKey } from "../src/services/apiKeys.js";
 import { startStripeEmulator } from "../src/stripe/emulator/index.js";
+import { bin, runCli as run } from "./support/cli.js";
 import { availableEngines, createTestDatabase, type Engine, type TestDatabase } from "./support/databases.js";
 
-const bin = path.resolve(import.meta.dirname, "../bin/meterline.js");
 const engines = await availableEngines();
-
-function run(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: "pipe" });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Starts `meterline start` and resolves once it prints where it listens. */
 function start(

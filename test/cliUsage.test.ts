@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,28 +7,10 @@ import { type Db, openDatabase } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { createOrg } from "../src/services/createOrg.js";
 import { signUp } from "../src/services/signUp.js";
+import { runCli as run } from "./support/cli.js";
 import { availableEngines, createTestDatabase, type Engine } from "./support/databases.js";
 
-const bin = path.resolve(import.meta.dirname, "../bin/meterline.js");
 const engines = await availableEngines();
-
-function run(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: "pipe" });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface Target {
   env: Record<string, string>;
