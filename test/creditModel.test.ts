@@ -182,7 +182,7 @@ for (const engine of engines) {
           const replay = await run(ops, start);
           expect(replay).toEqual(first);
         }),
-        { numRuns: 25 },
+        { numRuns: Number(process.env.MODEL_RUNS ?? 25) },
       );
     }, 240_000);
   });

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import {
   addOverageCharged,
+  availableCredits,
   lockAccount,
   overageCharged,
   postOperation,
@@ -35,7 +36,9 @@ export async function consumeOverage({
   catalog: Catalog;
   orgId: string;
   now: Date;
-}): Promise<{ deducted: bigint; unpaid: bigint }> {
+}): Promise<{ deducted: bigint }> {
+  // Nothing to pay with, nothing to do: the common case for a busy organization on its plan.
+  if ((await availableCredits(db, { orgId, now })) === 0n) return { deducted: 0n };
   return inTransaction(db, async (tx) => {
     await lockAccount(tx, { orgId, now });
     const report = await readUsage({ db: tx, catalog, orgId, now });
@@ -51,9 +54,7 @@ export async function consumeOverage({
       now,
     });
     let deducted = 0n;
-    let unpaid = 0n;
     for (const charge of charges) {
-      unpaid += charge.unpaid;
       if (charge.paid === 0n) continue;
       const metric = metrics.find((name) => name === charge.metric);
       if (!metric) continue;
@@ -75,7 +76,7 @@ export async function consumeOverage({
       await addOverageCharged(tx, { orgId, metric, cycleStart, amount: charge.paid });
       deducted += charge.paid;
     }
-    return { deducted, unpaid };
+    return { deducted };
   });
 }
 
