@@ -2,11 +2,11 @@
  * Every knob of the benchmark, read from the environment in one place. The defaults finish the
  * whole run in about three minutes on a 2-core machine; smaller values make quick runs.
  */
-export const partNames = ["ingestion", "check", "inprocess", "mau", "spans"] as const;
+export const partNames = ["ingestion", "check", "inprocess", "mau", "ledger", "spans"] as const;
 export type PartName = (typeof partNames)[number];
 
 /** Parts run when BENCH_ONLY is not set; `spans` is a diagnostic, run on request. */
-const defaultParts: PartName[] = ["ingestion", "check", "inprocess", "mau"];
+const defaultParts: PartName[] = ["ingestion", "check", "inprocess", "mau", "ledger"];
 
 export type EngineName = "pglite" | "postgres";
 
@@ -25,6 +25,7 @@ export interface BenchOptions {
   check: { connections: number; seconds: number; warmupSeconds: number; keys: number };
   inProcess: { calls: number; coldRefreshes: number };
   mau: { devices: number; inFlight: number };
+  ledger: { postings: number; batches: number };
   spans: { batches: number };
 }
 
@@ -63,6 +64,7 @@ export function readOptions(env: Env = process.env): BenchOptions {
       coldRefreshes: count("BENCH_INPROCESS_COLD_REFRESHES", 20),
     },
     mau: { devices: count("BENCH_MAU_DEVICES", 1_000_000), inFlight: count("BENCH_MAU_IN_FLIGHT", 4) },
+    ledger: { postings: count("BENCH_LEDGER_POSTINGS", 5_000), batches: count("BENCH_LEDGER_BATCHES", 200) },
     spans: { batches: count("BENCH_SPANS_BATCHES", 30) },
   };
 }

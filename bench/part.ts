@@ -7,6 +7,7 @@ import { runCheck } from "./check.js";
 import { dropPendingDatabases } from "./databases.js";
 import { runIngestion } from "./ingestion.js";
 import { runInProcessCheck } from "./inProcess.js";
+import { runLedger } from "./ledger.js";
 import { runMau } from "./mau.js";
 import { type BenchOptions, type EngineName, type PartName, partNames, readOptions } from "./options.js";
 import { runSpans } from "./spans.js";
@@ -18,6 +19,7 @@ const parts: Record<PartName, Part> = {
   check: runCheck,
   inprocess: runInProcessCheck,
   mau: runMau,
+  ledger: runLedger,
   spans: runSpans,
 };
 
