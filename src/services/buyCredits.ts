@@ -10,7 +10,7 @@ import { AppError } from "../domain/errors.js";
 import { MICROS_PER_CREDIT } from "../domain/money.js";
 import type { StripeGateway } from "../stripe/gateway.js";
 import { ensureStripeCustomer } from "./billingAccount.js";
-import { GRANT_LIFETIME_MONTHS } from "./creditGrants.js";
+import { defaultGrantExpiry } from "./creditGrants.js";
 
 /** Opens Stripe Checkout (payment mode) for `credits` credits; the buyer may change the quantity there. */
 export async function startCreditCheckout({
@@ -107,8 +107,7 @@ export async function fulfillCreditPurchase({
     throw new Error(`Checkout Session ${sessionId} was paid for something other than credits at 1 USD`);
   }
   const credits = BigInt(quantity) * MICROS_PER_CREDIT;
-  const expiresAt = new Date(now);
-  expiresAt.setUTCMonth(expiresAt.getUTCMonth() + GRANT_LIFETIME_MONTHS);
+  const expiresAt = defaultGrantExpiry(now);
   return inTransaction(db, async (tx) => {
     const { posted, entries } = await postOperation(tx, {
       orgId,

@@ -7,7 +7,7 @@ import { newId } from "../domain/ids.js";
 import { formatCredits, MICROS_PER_CREDIT } from "../domain/money.js";
 
 /** A purchase or a grant expires this long after it is made, unless told otherwise. */
-export const GRANT_LIFETIME_MONTHS = 12;
+const GRANT_LIFETIME_MONTHS = 12;
 const MAX_GRANT = 100_000n * MICROS_PER_CREDIT;
 
 /**
@@ -37,7 +37,7 @@ export async function grantCredits({
       `amount: must be more than 0 and at most ${formatCredits(MAX_GRANT)} credits`,
     );
   }
-  const expiry = expiresAt ?? addMonths(now, GRANT_LIFETIME_MONTHS);
+  const expiry = expiresAt ?? defaultGrantExpiry(now);
   if (expiry <= now) throw new AppError("invalid_request", "expires_at: must be in the future");
   if (!(await findOrg(db, orgId))) throw new AppError("not_found", `Organization ${orgId} not found`);
   const { posted, entries } = await postOperation(db, {
@@ -52,8 +52,9 @@ export async function grantCredits({
   return { posted, entry };
 }
 
-function addMonths(at: Date, months: number): Date {
-  const next = new Date(at);
-  next.setUTCMonth(next.getUTCMonth() + months);
-  return next;
+/** When credits bought or granted at `now` expire unless told otherwise: GRANT_LIFETIME_MONTHS later. */
+export function defaultGrantExpiry(now: Date): Date {
+  const expiry = new Date(now);
+  expiry.setUTCMonth(expiry.getUTCMonth() + GRANT_LIFETIME_MONTHS);
+  return expiry;
 }

@@ -7,7 +7,7 @@ import { claimStripeEvent, isStripeEventProcessed } from "../db/stripeRepo.js";
 import { closeCheckoutSession, findOrgOfCustomer, saveCustomerId } from "../db/subscriptionRepo.js";
 import { inTransaction } from "../db/transaction.js";
 import type { Catalog } from "../domain/catalog.js";
-import type { StripeGateway } from "../stripe/gateway.js";
+import { idOf, type StripeGateway } from "../stripe/gateway.js";
 import { fulfillCreditPurchase } from "./buyCredits.js";
 import { refundCredits } from "./refundCredits.js";
 import { syncOrgSubscription } from "./syncOrgSubscription.js";
@@ -135,11 +135,6 @@ async function applyCheckout({
   if (session.mode !== "subscription" || session.status !== "complete") return;
   if (session.customerId) await saveCustomerId(tx, { orgId, customerId: session.customerId });
   await syncOrgSubscription({ tx, stripe, orgId, now, logger });
-}
-
-function idOf(value: string | { id: string } | null | undefined): string | null {
-  if (!value) return null;
-  return typeof value === "string" ? value : value.id;
 }
 
 function invoiceSubscription(event: StripeEvent): string | null {

@@ -2,7 +2,6 @@ import type { Kysely } from "kysely";
 import { type CreditEntryRow, creditFigures, listEntries } from "../db/creditRepo.js";
 import type { Schema } from "../db/schema.js";
 import type { Catalog } from "../domain/catalog.js";
-import { cycleContaining } from "../domain/cycles.js";
 import { readPlanStanding } from "./readPlanStanding.js";
 
 /** The Credits page's figures, for the organization's current billing cycle. */
@@ -17,8 +16,7 @@ export async function readCredits({
   orgId: string;
   now: Date;
 }) {
-  const { org } = await readPlanStanding({ db, catalog, orgId, now });
-  const cycle = cycleContaining({ at: now, anchorDay: org.cycle_anchor_day });
+  const { cycle } = await readPlanStanding({ db, catalog, orgId, now });
   return { cycle, ...(await creditFigures(db, { orgId, since: cycle.start, now })) };
 }
 

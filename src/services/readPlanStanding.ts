@@ -3,10 +3,14 @@ import { findOrg, type OrgRow } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findSubscription } from "../db/subscriptionRepo.js";
 import type { Catalog } from "../domain/catalog.js";
+import { type Cycle, cycleContaining } from "../domain/cycles.js";
 import { AppError } from "../domain/errors.js";
 import { type PlanStanding, planStanding } from "../domain/subscriptions.js";
 
-/** The organization and its plan right now: its subscription, its trial, or nothing. */
+/**
+ * The organization, its plan right now (its subscription, its trial, or nothing), and the
+ * billing cycle usage is counted in now (by its anchor day).
+ */
 export async function readPlanStanding({
   db,
   catalog,
@@ -17,7 +21,7 @@ export async function readPlanStanding({
   catalog: Catalog;
   orgId: string;
   now: Date;
-}): Promise<{ org: OrgRow; standing: PlanStanding }> {
+}): Promise<{ org: OrgRow; standing: PlanStanding; cycle: Cycle }> {
   const [org, subscription] = await Promise.all([findOrg(db, orgId), findSubscription(db, orgId)]);
   if (!org) throw new AppError("not_found", `Organization ${orgId} not found`);
   const standing = planStanding({
@@ -27,5 +31,5 @@ export async function readPlanStanding({
     catalog,
     now,
   });
-  return { org, standing };
+  return { org, standing, cycle: cycleContaining({ at: now, anchorDay: org.cycle_anchor_day }) };
 }

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
 import { cycleTotals, type DailyPoint, dailySeries, dayOf, storageByteMs } from "../db/usageAggregateRepo.js";
 import { billingUnits, type Catalog, findPlan } from "../domain/catalog.js";
-import { type Cycle, cycleContaining } from "../domain/cycles.js";
+import type { Cycle } from "../domain/cycles.js";
 import { AppError } from "../domain/errors.js";
 import { formatCredits } from "../domain/money.js";
 import type { PlanStanding } from "../domain/subscriptions.js";
@@ -35,8 +35,7 @@ export async function readUsage({
   now: Date;
   storageHistory?: boolean;
 }): Promise<UsageReport> {
-  const { org, standing } = await readPlanStanding({ db, catalog, orgId, now });
-  const cycle = cycleContaining({ at: now, anchorDay: org.cycle_anchor_day });
+  const { standing, cycle } = await readPlanStanding({ db, catalog, orgId, now });
   const [totals, byteMs] = await Promise.all([
     cycleTotals(db, { orgId, cycle }),
     storageHistory ? storageByteMs(db, { orgId, cycle, until: now }) : Promise.resolve(0n),
@@ -67,8 +66,7 @@ export async function readDailyUsage({
   to?: string | undefined;
   now: Date;
 }): Promise<DailyPoint[]> {
-  const { org } = await readPlanStanding({ db, catalog, orgId, now });
-  const cycle = cycleContaining({ at: now, anchorDay: org.cycle_anchor_day });
+  const { cycle } = await readPlanStanding({ db, catalog, orgId, now });
   const first = from ?? dayOf(cycle.start);
   const last = to ?? dayOf(cycle.end);
   const span = (Date.parse(last) - Date.parse(first)) / 86_400_000;

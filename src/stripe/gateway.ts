@@ -446,8 +446,9 @@ function statusOf(subscription: Stripe.Subscription): StripeSubscriptionStatus {
   return status;
 }
 
-function idOf(value: string | { id: string } | null): string | null {
-  if (value === null) return null;
+/** The id of a Stripe reference, expanded or not. */
+export function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
   return typeof value === "string" ? value : value.id;
 }
 
