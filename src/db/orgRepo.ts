@@ -1,10 +1,13 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Role } from "../domain/access.js";
+import type { TierOverrides } from "../domain/catalog.js";
 import type { OrgsTable, Schema } from "./schema.js";
+import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
 export type OrgRow = Pick<OrgsTable, "id" | "name" | "billing_email" | "country" | "trial_ends_at"> & {
   created_at: Date;
   cycle_anchor_day: number;
+  credit_tiers: TierOverrides | null;
 };
 
 const orgColumns = [
@@ -15,9 +18,13 @@ const orgColumns = [
   "created_at",
   "trial_ends_at",
   "cycle_anchor_day",
+  "credit_tiers",
 ] as const;
 
-export async function insertOrg(db: Kysely<Schema>, org: Omit<OrgRow, "cycle_anchor_day">): Promise<OrgRow> {
+export async function insertOrg(
+  db: Kysely<Schema>,
+  org: Omit<OrgRow, "cycle_anchor_day" | "credit_tiers">,
+): Promise<OrgRow> {
   return db.insertInto("orgs").values(org).returning(orgColumns).executeTakeFirstOrThrow();
 }
 
@@ -31,6 +38,24 @@ export async function updateOrg(
   changes: Partial<Pick<OrgsTable, "name" | "billing_email" | "country">>,
 ): Promise<OrgRow | undefined> {
   return db.updateTable("orgs").set(changes).where("id", "=", id).returning(orgColumns).executeTakeFirst();
+}
+
+/**
+ * Replaces the organization's own overage tiers (null: the catalog's again). Entitlements and
+ * overage charging in every process follow at commit.
+ */
+export async function setCreditTiers(
+  db: Kysely<Schema>,
+  { orgId, overrides }: { orgId: string; overrides: TierOverrides | null },
+): Promise<OrgRow | undefined> {
+  const row = await db
+    .updateTable("orgs")
+    .set({ credit_tiers: overrides ? JSON.stringify(overrides) : null })
+    .where("id", "=", orgId)
+    .returning(orgColumns)
+    .executeTakeFirst();
+  if (row) await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
+  return row;
 }
 
 export async function findRole(

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated } from "kysely";
 import type { KeyScope, Role } from "../domain/access.js";
-import type { Interval } from "../domain/catalog.js";
+import type { Interval, TierOverrides } from "../domain/catalog.js";
 import type { EntryType } from "../domain/ledger.js";
 import type { StripeSubscriptionStatus } from "../domain/subscriptions.js";
 import type { Metric } from "../domain/usageEvents.js";
@@ -32,6 +32,7 @@ export interface OrgsTable {
   created_at: CreatedAt;
   trial_ends_at: Date;
   cycle_anchor_day: ColumnType<number, number | undefined, number>;
+  credit_tiers: ColumnType<TierOverrides | null, string | null | undefined, string | null>;
 }
 
 export interface OrgMembersTable {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { annualTerms, buildCatalog, CatalogError, defaultAnnualCents, findPlan } from "./catalog.js";
+import {
+  annualTerms,
+  buildCatalog,
+  CatalogError,
+  creditTiersFor,
+  defaultAnnualCents,
+  findPlan,
+} from "./catalog.js";
+import { tieredCostMicros, whole } from "./tierPricing.js";
 
 describe("built-in catalog", () => {
   const catalog = buildCatalog();
@@ -107,5 +115,30 @@ describe("defaultAnnualCents", () => {
   it("rounds half up to the cent", () => {
     expect(defaultAnnualCents(1)).toBe(10); // 9.6 → 10
     expect(defaultAnnualCents(999)).toBe(9_590); // 9,590.4 → 9,590
+  });
+});
+
+describe("creditTiersFor", () => {
+  const catalog = buildCatalog();
+
+  it("prices with the catalog's tiers when the organization has none of its own", () => {
+    expect(creditTiersFor(catalog, null)).toBe(catalog.creditTiers);
+  });
+
+  it("replaces only the metrics the organization has its own tiers for, and charges by them", () => {
+    const tiers = creditTiersFor(catalog, {
+      mau: [
+        { up_to: 5_000, price: "0.001" },
+        { up_to: null, price: "0.002" },
+      ],
+    });
+    expect(tiers.mau).toEqual([
+      { upTo: 5_000, microsPerUnit: 1_000n },
+      { upTo: null, microsPerUnit: 2_000n },
+    ]);
+    expect(tiers.bandwidth).toBe(catalog.creditTiers.bandwidth);
+    // 10,000 MAU over: 5,000 × 0.001 + 5,000 × 0.002 = 15 credits (the catalog's: 30).
+    expect(tieredCostMicros({ quantity: whole(10_000n), tiers: tiers.mau })).toBe(15_000_000n);
+    expect(tieredCostMicros({ quantity: whole(10_000n), tiers: catalog.creditTiers.mau })).toBe(30_000_000n);
   });
 });

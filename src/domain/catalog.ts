@@ -96,7 +96,8 @@ const planFile = z.strictObject({
   features: z.array(z.string().trim().min(1).max(120)).max(50),
 });
 
-const tiersFile = z
+/** Graduated tiers as files and the admin API write them: `[{up_to, price}]`, ascending, last unbounded. */
+export const tiersFile = z
   .array(z.strictObject({ up_to: count.min(1).nullable(), price: unitPrice }))
   .min(1)
   .superRefine((tiers, ctx) => {
@@ -242,6 +243,29 @@ function tiers(...rows: [number | null, string][]) {
 
 export class CatalogError extends Error {}
 
+/** One organization's own tiers for some metrics, as stored and as the admin API takes them. */
+export type TierOverrides = Partial<Record<Metric, TiersFile>>;
+type TiersFile = z.output<typeof tiersFile>;
+
+/** The tiers an organization is charged and shown: its overrides where set, else the catalog's. */
+export function creditTiersFor(catalog: Pick<Catalog, "creditTiers">, overrides: TierOverrides | null) {
+  if (!overrides) return catalog.creditTiers;
+  const tiersOf = (metric: Metric) => {
+    const own = overrides[metric];
+    return own ? toTiers(own) : catalog.creditTiers[metric];
+  };
+  return {
+    mau: tiersOf("mau"),
+    storage: tiersOf("storage"),
+    bandwidth: tiersOf("bandwidth"),
+    build_minutes: tiersOf("build_minutes"),
+  } satisfies Record<Metric, Tier[]>;
+}
+
+function toTiers(rows: TiersFile): Tier[] {
+  return rows.map((row) => ({ upTo: row.up_to, microsPerUnit: parseCredits(row.price) ?? 0n }));
+}
+
 /**
  * Builds the catalog from a parsed catalog file (or the built-in defaults), with every rule
  * checked: a bad file stops the start with a message naming the field.
@@ -267,8 +291,6 @@ export function buildCatalog(input: unknown = {}): Catalog {
   if (!plans.some((plan) => plan.id === file.trial.plan)) {
     throw new CatalogError(`trial.plan: no plan has the id ${file.trial.plan}`);
   }
-  const toTiers = (rows: { up_to: number | null; price: string }[]): Tier[] =>
-    rows.map((row) => ({ upTo: row.up_to, microsPerUnit: parseCredits(row.price) ?? 0n }));
   return {
     currency: file.currency,
     plans,

@@ -16,7 +16,7 @@ const none: RawUsage = {
   storageCurrentBytes: 0n,
 };
 const measure = (usage: Partial<RawUsage>, quotas = solo) =>
-  measureUsage({ usage: { ...none, ...usage }, quotas, cycle, now, catalog });
+  measureUsage({ usage: { ...none, ...usage }, quotas, cycle, now, tiers: catalog.creditTiers });
 
 describe("measureUsage", () => {
   it("charges the solo trial at 12,000 MAU exactly 30 credits for 10,000 MAU of overage", () => {
@@ -80,7 +80,7 @@ describe("isOverQuota", () => {
     { metric: "build_minutes", usage: { buildSeconds: 3_601n }, over: true },
   ] as const)("$metric at $usage: over $over", ({ metric, usage, over }) => {
     const raw = { ...none, ...usage };
-    const measured = measureUsage({ usage: raw, quotas: solo, cycle, now, catalog });
+    const measured = measureUsage({ usage: raw, quotas: solo, cycle, now, tiers: catalog.creditTiers });
     expect(isOverQuota({ metric, measured: measured[metric], usage: raw })).toBe(over);
   });
 });

@@ -1,4 +1,4 @@
-import type { Catalog, Quotas } from "./catalog.js";
+import type { Quotas, Tier } from "./catalog.js";
 import type { Cycle } from "./cycles.js";
 import { ceilDiv, type Quantity, tieredCostMicros, whole } from "./tierPricing.js";
 import type { Metric } from "./usageEvents.js";
@@ -42,13 +42,14 @@ export function measureUsage({
   quotas,
   cycle,
   now,
-  catalog,
+  tiers,
 }: {
   usage: RawUsage;
   quotas: Quotas | null;
   cycle: Cycle;
   now: Date;
-  catalog: Pick<Catalog, "creditTiers">;
+  /** Per metric, the graduated tiers the organization is charged. */
+  tiers: Record<Metric, Tier[]>;
 }): Record<Metric, MetricUsage> {
   const start = BigInt(cycle.start.getTime());
   const end = BigInt(cycle.end.getTime());
@@ -67,7 +68,7 @@ export function measureUsage({
       used,
       included: quota,
       overage,
-      overageCostMicros: tieredCostMicros({ quantity: overage, tiers: catalog.creditTiers[metric] }),
+      overageCostMicros: tieredCostMicros({ quantity: overage, tiers: tiers[metric] }),
       percent: percentOf(used, quota),
       forecast,
     };

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
 import { cycleTotals, type DailyPoint, dailySeries, dayOf, storageByteMs } from "../db/usageAggregateRepo.js";
-import { billingUnits, type Catalog, findPlan } from "../domain/catalog.js";
+import { billingUnits, type Catalog, creditTiersFor, findPlan, type Tier } from "../domain/catalog.js";
 import type { Cycle } from "../domain/cycles.js";
 import { AppError } from "../domain/errors.js";
 import { formatCredits } from "../domain/money.js";
@@ -14,6 +14,8 @@ export interface UsageReport {
   standing: PlanStanding;
   cycle: Cycle;
   raw: RawUsage;
+  /** The tiers the organization's overage is charged at (its own, or the catalog's). */
+  tiers: Record<Metric, Tier[]>;
   measured: Record<Metric, MetricUsage>;
 }
 
@@ -35,14 +37,15 @@ export async function readUsage({
   now: Date;
   storageHistory?: boolean;
 }): Promise<UsageReport> {
-  const { standing, cycle } = await readPlanStanding({ db, catalog, orgId, now });
+  const { org, standing, cycle } = await readPlanStanding({ db, catalog, orgId, now });
   const [totals, byteMs] = await Promise.all([
     cycleTotals(db, { orgId, cycle }),
     storageHistory ? storageByteMs(db, { orgId, cycle, until: now }) : Promise.resolve(0n),
   ]);
   const raw = { ...totals, storageByteMs: byteMs };
   const quotas = standing.plan ? (findPlan(catalog, standing.plan)?.quotas ?? null) : null;
-  return { standing, cycle, raw, measured: measureUsage({ usage: raw, quotas, cycle, now, catalog }) };
+  const tiers = creditTiersFor(catalog, org.credit_tiers);
+  return { standing, cycle, raw, tiers, measured: measureUsage({ usage: raw, quotas, cycle, now, tiers }) };
 }
 
 /**

@@ -118,7 +118,79 @@ describeEachEngine("credits", (ctx) => {
     const team = await makeTeam(ctx.app);
     const pricing = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits/pricing`)).json();
     expect(pricing.mau.tiers[0]).toEqual({ up_to: 1_000_000, price: "0.003000" });
+    expect(pricing.mau.custom).toBe(false);
     expect(pricing.storage.unit).toBe("GiB-month");
+  });
+
+  it("lets a platform admin set an organization's own tiers, refusing bad ones and naming the field", async () => {
+    const team = await makeTeam(ctx.app);
+    const key = await adminKey();
+    const setPricing = (orgId: string, body: unknown, bearer = key) =>
+      ctx.app.inject({
+        method: "PUT",
+        url: `/v1/admin/orgs/${orgId}/credits/pricing`,
+        headers: { authorization: `Bearer ${bearer}` },
+        payload: body as Record<string, unknown>,
+      });
+    const own = [
+      { up_to: 5_000, price: "0.001" },
+      { up_to: null, price: "0.002" },
+    ];
+    for (const [body, field] of [
+      [{ mau: [{ up_to: 5_000, price: "0.001" }] }, "body.mau.0.up_to"],
+      [
+        {
+          mau: [
+            { up_to: 10, price: "1" },
+            { up_to: 5, price: "1" },
+            { up_to: null, price: "1" },
+          ],
+        },
+        "body.mau.1.up_to",
+      ],
+      [{ mau: [{ up_to: null, price: "0.0000001" }] }, "body.mau.0.price"],
+      [{ mau: [] }, "body.mau"],
+      [{ egress: own }, "body"],
+    ] as const) {
+      expect(expectError(await setPricing(team.org.id, body), 400, "invalid_request").message).toContain(
+        field,
+      );
+    }
+    const orgKey = (
+      await team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+        name: "k",
+        scopes: ["usage:write"],
+      })
+    ).json().key;
+    expectError(await setPricing(team.org.id, { mau: own }, orgKey), 403, "forbidden");
+    expectError(await setPricing("org_doesnotexist", { mau: own }), 404, "not_found");
+    const untouched = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits/pricing`)).json();
+    expect(untouched.mau).toMatchObject({ custom: false, tiers: expect.arrayContaining([]) });
+    expect(untouched.mau.tiers[0]).toEqual({ up_to: 1_000_000, price: "0.003000" });
+
+    const set = await setPricing(team.org.id, { mau: own });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json().mau).toEqual({
+      unit: "MAU",
+      custom: true,
+      tiers: [
+        { up_to: 5_000, price: "0.001000" },
+        { up_to: null, price: "0.002000" },
+      ],
+    });
+    const shown = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits/pricing`)).json();
+    expect(shown.mau.custom).toBe(true);
+    expect(shown.mau.tiers[1]).toEqual({ up_to: null, price: "0.002000" });
+    expect(shown.bandwidth).toMatchObject({ custom: false, tiers: expect.any(Array) });
+    expect(shown.bandwidth.tiers[0]).toEqual({ up_to: 1_024, price: "0.060000" });
+    // Another organization keeps the catalog's tiers.
+    const other = await makeTeam(ctx.app);
+    const theirs = (await other.owner.request("GET", `/v1/orgs/${other.org.id}/credits/pricing`)).json();
+    expect(theirs.mau.tiers[0]).toEqual({ up_to: 1_000_000, price: "0.003000" });
+
+    const cleared = await setPricing(team.org.id, {});
+    expect(cleared.json().mau).toMatchObject({ custom: false });
+    expect(cleared.json().mau.tiers[0]).toEqual({ up_to: 1_000_000, price: "0.003000" });
   });
 
   it("estimates 100 credits in FR as 100.00 + 20.00 tax = 120.00, before paying", async () => {

@@ -91,6 +91,37 @@ describeEachEngine("overage paid from credits", (ctx) => {
     expect(await check(team.admin, team.org.id)).toMatchObject({ allowed: true });
   });
 
+  it("charges and shows an organization's own tiers, and the catalog's again once they are removed", async () => {
+    const team = await setup("100");
+    const setPricing = (body: Record<string, unknown>) =>
+      ctx.app.inject({
+        method: "PUT",
+        url: `/v1/admin/orgs/${team.org.id}/credits/pricing`,
+        headers: { authorization: `Bearer ${team.admin}` },
+        payload: body,
+      });
+    const set = await setPricing({
+      mau: [
+        { up_to: 5_000, price: "0.001" },
+        { up_to: null, price: "0.002" },
+      ],
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    await devices(team.admin, team.org.id, 0, 12_000);
+    // 10,000 MAU over: 5,000 × 0.001 + 5,000 × 0.002 = 15 credits, not the catalog's 30.
+    const figures = await creditsOf(team, "85.000000");
+    expect(figures).toMatchObject({ available: "85.000000", used_this_cycle: "15.000000" });
+    const usage = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/usage`)).json();
+    expect(usage.metrics.mau).toMatchObject({ overage: 10_000, overage_cost: "15.000000" });
+
+    // Back on the catalog's tiers, the same overage costs 30: the 15 still due is taken once.
+    expect((await setPricing({})).statusCode).toBe(200);
+    expect((await creditsOf(team, "70.000000")).available).toBe("70.000000");
+    await ctx.overage.idle();
+    const after = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
+    expect(after).toMatchObject({ available: "70.000000", used_this_cycle: "30.000000" });
+  });
+
   it("allows updates while credits last, denies them when they run out, and takes what is owed when credits come", async () => {
     const team = await setup("1");
     await devices(team.admin, team.org.id, 0, 2_300);

@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { CreditEntryRow } from "../../db/creditRepo.js";
-import { billingUnits } from "../../domain/catalog.js";
+import { billingUnits, tiersFile } from "../../domain/catalog.js";
 import { CREDIT_PRESETS, estimatePurchase, MAX_CREDITS, MIN_CREDITS } from "../../domain/creditPurchase.js";
 import { AppError } from "../../domain/errors.js";
 import { formatCredits, formatUsd, parseCredits } from "../../domain/money.js";
 import { plainText } from "../../domain/text.js";
-import { metrics } from "../../domain/usageEvents.js";
+import { type Metric, metrics } from "../../domain/usageEvents.js";
 import { fulfillCreditPurchase, startCreditCheckout } from "../../services/buyCredits.js";
 import { grantCredits } from "../../services/creditGrants.js";
+import { type CreditPricing, readCreditPricing, setCreditPricing } from "../../services/creditPricing.js";
 import { getOrg } from "../../services/orgDirectory.js";
 import { readCreditEntries, readCredits } from "../../services/readCredits.js";
 import { keyAccess, orgAccess } from "../auth.js";
@@ -40,6 +41,29 @@ function entryView(row: CreditEntryRow): z.output<typeof entry> {
     grant_id: row.grant_id,
     description: row.description,
     occurred_at: row.occurred_at,
+  };
+}
+
+const pricing = z.record(
+  z.enum(metrics),
+  z.object({
+    unit: z.string(),
+    custom: z.boolean().describe("priced by the organization's own tiers rather than the catalog's"),
+    tiers: z.array(z.object({ up_to: z.number().int().nullable(), price: credits })),
+  }),
+);
+
+function pricingView({ tiers, custom }: CreditPricing): z.output<typeof pricing> {
+  const view = (metric: Metric) => ({
+    unit: billingUnits[metric],
+    custom: custom.includes(metric),
+    tiers: tiers[metric].map((tier) => ({ up_to: tier.upTo, price: formatCredits(tier.microsPerUnit) })),
+  });
+  return {
+    mau: view("mau"),
+    storage: view("storage"),
+    bandwidth: view("bandwidth"),
+    build_minutes: view("build_minutes"),
   };
 }
 
@@ -102,37 +126,14 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
     {
       schema: {
         tags: ["credits"],
-        summary: "What overage costs in credits: graduated tiers per metric",
+        summary: "What overage costs the organization in credits: graduated tiers per metric",
         params: orgParams,
-        response: {
-          200: z.record(
-            z.enum(metrics),
-            z.object({
-              unit: z.string(),
-              tiers: z.array(z.object({ up_to: z.number().int().nullable(), price: credits })),
-            }),
-          ),
-          ...errorResponses,
-        },
+        response: { 200: pricing, ...errorResponses },
       },
     },
     async (request) => {
       await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
-      return Object.fromEntries(
-        metrics.map((metric) => [
-          metric,
-          {
-            unit: billingUnits[metric],
-            tiers: catalog.creditTiers[metric].map((tier) => ({
-              up_to: tier.upTo,
-              price: formatCredits(tier.microsPerUnit),
-            })),
-          },
-        ]),
-      ) as Record<
-        (typeof metrics)[number],
-        { unit: string; tiers: { up_to: number | null; price: string }[] }
-      >;
+      return pricingView(await readCreditPricing({ db, catalog, orgId: request.params.org }));
     },
   );
 
@@ -326,6 +327,36 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
         );
       }
       return { status: result.status, credits: formatCredits(result.credits), grant_id: result.grantId };
+    },
+  );
+
+  app.put(
+    "/v1/admin/orgs/:org/credits/pricing",
+    {
+      config: { auth: "key" },
+      schema: {
+        tags: ["credits"],
+        summary:
+          "Set an organization's own overage tiers (platform admin keys): metrics left out use the catalog's",
+        params: orgParams,
+        body: z.strictObject(
+          Object.fromEntries(metrics.map((metric) => [metric, tiersFile.optional()])) as Record<
+            Metric,
+            z.ZodOptional<typeof tiersFile>
+          >,
+        ),
+        response: { 200: pricing, ...errorResponses },
+      },
+    },
+    async (request) => {
+      keyAccess(request, { scope: "admin" });
+      const pricingNow = await setCreditPricing({
+        db,
+        catalog,
+        orgId: request.params.org,
+        overrides: request.body,
+      });
+      return pricingView(pricingNow);
     },
   );
 
