@@ -25,9 +25,10 @@ export class LedgerGuardError extends Error {}
 /**
  * The one write path that changes credits. Posts an operation's entries once: the operation key
  * (`<key>#<n>` per entry, unique per organization) makes a retry return what was posted first.
- * Under the organization's account lock it moves each grant's remainder (guarded by amount: no
- * grant below zero or above what it granted), the balance (guarded: never below zero), and
- * appends the entries with the balance after each. CHECK constraints back every guard.
+ * Under the organization's account lock it appends the entries with the balance after each
+ * (guarded: never below zero), then moves each grant's remainder (guarded by amount: no grant
+ * below zero or above what it granted) and the balance, in one statement. CHECK constraints back
+ * every guard. At most four statements, whatever the number of entries.
  */
 export async function postOperation(
   db: Kysely<Schema>,
@@ -52,46 +53,15 @@ export async function postOperation(
   },
 ): Promise<{ posted: boolean; entries: CreditEntryRow[] }> {
   return inTransaction(db, async (tx) => {
-    const balanceBefore = await lockAccount(tx, { orgId, now });
-    const earlier = await entriesOf(tx, { orgId, operationKey });
-    if (earlier.length > 0) return { posted: false, entries: earlier };
-
-    let grantId: string | null = null;
-    if (newGrant) {
-      grantId = newId("grt", now.getTime());
-      await tx
-        .insertInto("credit_grants")
-        .values({
-          org_id: orgId,
-          id: grantId,
-          source: newGrant.source,
-          amount: newGrant.amount,
-          remaining: 0n,
-          expires_at: newGrant.expiresAt,
-          note: newGrant.note,
-          payment_intent_id: newGrant.paymentIntentId ?? null,
-          created_at: now,
-        })
-        .execute();
-    }
-    let balance = balanceBefore;
-    const posted: CreditEntryRow[] = [];
-    for (const [n, entry] of entries.entries()) {
+    let balance = await lockAccount(tx, { orgId, now });
+    const grantId = newGrant ? newId("grt", now.getTime()) : null;
+    const moves = new Map<string, bigint>();
+    const rows = entries.map((entry, n): CreditEntryRow => {
       const target = entry.grantId === "new" ? grantId : entry.grantId;
-      if (target) {
-        const moved = await sql<{ remaining: string }>`
-          UPDATE credit_grants SET remaining = remaining + ${entry.amount}
-          WHERE org_id = ${orgId} AND id = ${target}
-            AND remaining + ${entry.amount} >= 0 AND remaining + ${entry.amount} <= amount
-          RETURNING remaining
-        `.execute(tx);
-        if (moved.rows.length === 0) {
-          throw new LedgerGuardError(`grant ${target} cannot move by ${entry.amount} micro-credits`);
-        }
-      }
+      if (target && target !== grantId) moves.set(target, (moves.get(target) ?? 0n) + entry.amount);
       balance += entry.amount;
       if (balance < 0n) throw new LedgerGuardError(`balance of ${orgId} would go below zero`);
-      const row: CreditEntryRow = {
+      return {
         org_id: orgId,
         id: newId("led", now.getTime()),
         type: entry.type,
@@ -104,18 +74,65 @@ export async function postOperation(
         idempotency_key: `${operationKey}#${n}`,
         occurred_at: now,
       };
-      await tx.insertInto("credit_entries").values(row).execute();
-      posted.push(row);
-    }
-    await tx
-      .updateTable("credit_accounts")
-      .set({ balance, updated_at: now })
-      .where("org_id", "=", orgId)
+    });
+    const appended = await tx
+      .insertInto("credit_entries")
+      .values(rows)
+      .onConflict((oc) => oc.columns(["org_id", "idempotency_key"]).doNothing())
+      .returning("id")
       .execute();
-    // Entitlements follow the balance: every process's cache learns of it at commit.
-    await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(tx);
-    return { posted: true, entries: posted };
+    if (appended.length === 0)
+      return { posted: false, entries: await entriesOf(tx, { orgId, operationKey }) };
+
+    if (newGrant && grantId) {
+      await tx
+        .insertInto("credit_grants")
+        .values({
+          org_id: orgId,
+          id: grantId,
+          source: newGrant.source,
+          amount: newGrant.amount,
+          remaining: rows.reduce((sum, row) => (row.grant_id === grantId ? sum + row.amount : sum), 0n),
+          expires_at: newGrant.expiresAt,
+          note: newGrant.note,
+          payment_intent_id: newGrant.paymentIntentId ?? null,
+          created_at: now,
+        })
+        .execute();
+    }
+    const moved = await moveGrantsAndBalance(tx, { orgId, moves, balance, now });
+    if (moved < moves.size) throw new LedgerGuardError(`a grant of ${orgId} cannot move that far`);
+    return { posted: true, entries: rows };
   });
+}
+
+/**
+ * Moves each grant's remainder by its amount where the guards allow, sets the balance, and
+ * tells every process's entitlement cache at commit, in one statement; answers how many grants
+ * moved.
+ */
+async function moveGrantsAndBalance(
+  tx: Kysely<Schema>,
+  { orgId, moves, balance, now }: { orgId: string; moves: Map<string, bigint>; balance: bigint; now: Date },
+): Promise<number> {
+  const account = sql`UPDATE credit_accounts SET balance = ${balance}, updated_at = ${now} WHERE org_id = ${orgId}`;
+  const notify = sql`pg_notify(${USAGE_CHANNEL}, ${orgId})`;
+  if (moves.size === 0) {
+    await sql`WITH account AS (${account}) SELECT ${notify}`.execute(tx);
+    return 0;
+  }
+  const values = sql.join([...moves].map(([id, amount]) => sql`(${id}, ${amount}::bigint)`));
+  const result = await sql<{ moved: string | number }>`
+    WITH moved AS (
+      UPDATE credit_grants AS g SET remaining = g.remaining + m.amount
+      FROM (VALUES ${values}) AS m (id, amount)
+      WHERE g.org_id = ${orgId} AND g.id = m.id
+        AND g.remaining + m.amount >= 0 AND g.remaining + m.amount <= g.amount
+      RETURNING g.id
+    ), account AS (${account})
+    SELECT count(*) AS moved, ${notify} FROM moved
+  `.execute(tx);
+  return Number(result.rows[0]?.moved ?? 0);
 }
 
 /**
@@ -126,17 +143,23 @@ export async function lockAccount(
   db: Kysely<Schema>,
   { orgId, now }: { orgId: string; now: Date },
 ): Promise<bigint> {
-  await db
-    .insertInto("credit_accounts")
-    .values({ org_id: orgId, balance: 0n, updated_at: now })
-    .onConflict((oc) => oc.column("org_id").doNothing())
-    .execute();
-  const account = await db
-    .selectFrom("credit_accounts")
-    .select("balance")
-    .where("org_id", "=", orgId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+  const locked = () =>
+    db
+      .selectFrom("credit_accounts")
+      .select("balance")
+      .where("org_id", "=", orgId)
+      .forUpdate()
+      .executeTakeFirst();
+  let account = await locked();
+  if (!account) {
+    await db
+      .insertInto("credit_accounts")
+      .values({ org_id: orgId, balance: 0n, updated_at: now })
+      .onConflict((oc) => oc.column("org_id").doNothing())
+      .execute();
+    account = await locked();
+  }
+  if (!account) throw new Error(`no credit account for ${orgId}`);
   return BigInt(account.balance);
 }
 

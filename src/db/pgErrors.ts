@@ -3,6 +3,11 @@ export function isUniqueViolation(error: unknown): boolean {
   return sqlState(error) === "23505";
 }
 
+/** A row naming something that does not exist (an unknown organization). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return sqlState(error) === "23503";
+}
+
 /** Text the database cannot store (a NUL byte, an invalid encoding): the caller's input is at fault. */
 export function isUnstorableText(error: unknown): boolean {
   const state = sqlState(error);

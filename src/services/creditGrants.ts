@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import { type CreditEntryRow, postOperation } from "../db/creditRepo.js";
-import { findOrg } from "../db/orgRepo.js";
+import { isForeignKeyViolation } from "../db/pgErrors.js";
 import type { Schema } from "../db/schema.js";
 import { AppError } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
@@ -39,13 +39,16 @@ export async function grantCredits({
   }
   const expiry = expiresAt ?? defaultGrantExpiry(now);
   if (expiry <= now) throw new AppError("invalid_request", "expires_at: must be in the future");
-  if (!(await findOrg(db, orgId))) throw new AppError("not_found", `Organization ${orgId} not found`);
   const { posted, entries } = await postOperation(db, {
     orgId,
     operationKey: `grant:${idempotencyKey ?? newId("grt", now.getTime())}`,
     newGrant: { source: "grant", amount, expiresAt: expiry, note },
     entries: [{ type: "grant", amount, grantId: "new", description: `Credits granted: ${note}` }],
     now,
+  }).catch((error: unknown) => {
+    // The organization's first credits open its account, which must name an organization.
+    if (isForeignKeyViolation(error)) throw new AppError("not_found", `Organization ${orgId} not found`);
+    throw error;
   });
   const entry = entries[0];
   if (!entry) throw new Error("a grant posted no entry");

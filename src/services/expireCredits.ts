@@ -22,7 +22,11 @@ export async function expireCredits({
     .select(["org_id", "id"])
     .where("remaining", ">", 0n)
     .where("expires_at", "<=", now)
+    // Grants that end together leave in the order credits are spent from them, so a ledger
+    // replayed from the same inputs reads the same whatever order the rows lie in on disk.
     .orderBy("expires_at")
+    .orderBy("created_at")
+    .orderBy("id")
     .limit(10_000)
     .execute();
   let expired = 0;

@@ -1,7 +1,9 @@
 import { expect, it } from "vitest";
 import { postOperation } from "../../src/db/creditRepo.js";
 import { createApiKey } from "../../src/services/apiKeys.js";
+import { grantCredits } from "../../src/services/creditGrants.js";
 import { expireCredits } from "../../src/services/expireCredits.js";
+import { readCreditEntries } from "../../src/services/readCredits.js";
 import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
 
 describeEachEngine("credits", (ctx) => {
@@ -305,6 +307,44 @@ describeEachEngine("credits", (ctx) => {
     ).json();
     expect(items[0]).toMatchObject({ type: "expiry", amount: "-40.000000", balance_after: "10.000000" });
     expect(items).toHaveLength(3);
+  });
+
+  it("expires grants that end together in the order credits are spent from them, the same way every time", async () => {
+    const team = await makeTeam(ctx.app);
+    const db = ctx.db.kysely;
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + 60_000);
+    const grants: string[] = [];
+    for (const credits of [1n, 2n, 3n, 4n]) {
+      const { entry } = await grantCredits({
+        db,
+        orgId: team.org.id,
+        amount: credits * 1_000_000n,
+        expiresAt,
+        note: "n",
+        now,
+      });
+      grants.push(entry.grant_id as string);
+    }
+    // Spending rewrites the rows of the first grants, which moves them behind the others on disk.
+    for (const [n, grantId] of grants.slice(0, 2).entries()) {
+      await postOperation(db, {
+        orgId: team.org.id,
+        operationKey: `spend-${n}`,
+        entries: [{ type: "deduction", amount: -500_000n, grantId, metric: "mau", description: "spent" }],
+        now,
+      });
+    }
+    await expireCredits({ db, now: expiresAt });
+    const { items } = await readCreditEntries({ db, orgId: team.org.id, cursor: null, limit: 20 });
+    const expiries = items.filter((item) => item.type === "expiry").reverse();
+    expect(expiries.map((item) => item.grant_id)).toEqual(grants);
+    expect(expiries.map((item) => String(item.balance_after))).toEqual([
+      "8500000",
+      "7000000",
+      "4000000",
+      "0",
+    ]);
   });
 
   it("takes refunded credits back by a refund entry, never below zero", async () => {
