@@ -16,8 +16,8 @@ import { systemClock } from "../src/domain/clock.js";
 import { createApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
 import { createApiKey } from "../src/services/apiKeys.js";
-import { startEntitlementCache } from "../src/services/entitlementCache.js";
 import { StripeGateway } from "../src/stripe/gateway.js";
+import { startWorkers } from "../src/workers.js";
 import { runInFlight } from "./load.js";
 import { seedOrgs } from "./seed.js";
 import type { CallMessage, ReplyMessage, ServerMethods } from "./serverProtocol.js";
@@ -48,7 +48,8 @@ async function start({ database, logLevel }: { database: Config["database"]; log
   await migrate({ db });
   // The request log costs what it costs in production (one write per line), minus the reader.
   const logger = createLogger(config, pino.destination({ dest: "/dev/null", sync: true }));
-  const entitlements = await startEntitlementCache({ db, catalog: config.catalog, clock: systemClock });
+  // Everything a server process runs beside the API: overage charging, quota emails, the mailbox.
+  const workers = await startWorkers({ db, config, clock: systemClock, logger, creditExpiry: false });
   const stripe = {
     gateway: new StripeGateway({ secretKey: "sk_test_unused", apiUrl: "http://127.0.0.1:9" }),
     webhookSecrets: [],
@@ -59,10 +60,10 @@ async function start({ database, logLevel }: { database: Config["database"]; log
     clock: systemClock,
     logger,
     stripe,
-    entitlements: entitlements.cache,
+    entitlements: workers.entitlements,
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
-  running = { db, app, stopListening: entitlements.stop };
+  running = { db, app, stopListening: () => workers.stop() };
   const address = app.server.address();
   if (!address || typeof address === "string") throw new Error("the server has no TCP address");
   return { url: `http://127.0.0.1:${address.port}` };

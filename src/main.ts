@@ -10,13 +10,11 @@ import { freePort } from "./freePort.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/deps.js";
 import { createLogger } from "./logger.js";
-import { startOverageConsumer } from "./services/consumeOverage.js";
-import { startEntitlementCache } from "./services/entitlementCache.js";
-import { startCreditExpiry } from "./services/expireCredits.js";
 import { type DemoCredentials, seedDemo } from "./services/seedDemo.js";
 import { syncStripeCatalog } from "./services/syncStripeCatalog.js";
 import { type StripeEmulator, startStripeEmulator } from "./stripe/emulator/index.js";
 import { StripeGateway } from "./stripe/gateway.js";
+import { startWorkers } from "./workers.js";
 
 export interface Meterline {
   app: FastifyInstance;
@@ -83,15 +81,9 @@ export async function startMeterline({
       };
     }
 
-    const entitlements = await startEntitlementCache({ db, catalog: config.catalog, clock });
-    const overage = await startOverageConsumer({ db, catalog: config.catalog, clock, logger });
-    const expiry = startCreditExpiry({ db: db.kysely, clock, logger });
-    stopListening = async () => {
-      expiry.stop();
-      await overage.stop();
-      await entitlements.stop();
-    };
-    app = await createApp({ config, db, clock, logger, stripe, entitlements: entitlements.cache });
+    const workers = await startWorkers({ db, config, clock, logger });
+    stopListening = () => workers.stop();
+    app = await createApp({ config, db, clock, logger, stripe, entitlements: workers.entitlements });
     await app.listen({ port, host });
     // Once listening, so the emulator's events about the new prices find the webhook.
     if (emulator) {

@@ -16,6 +16,7 @@ import { createApiKey } from "../services/apiKeys.js";
 import { grantCredits } from "../services/creditGrants.js";
 import { expireCredits } from "../services/expireCredits.js";
 import { getOrg } from "../services/orgDirectory.js";
+import { readEmails } from "../services/readEmails.js";
 import { type MetricSummary, readUsage, summarizeUsage } from "../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../services/recordUsage.js";
 import { syncStripeCatalog } from "../services/syncStripeCatalog.js";
@@ -43,6 +44,9 @@ Commands:
                                           --key makes a repeated command grant once
   credits expire                          expire what is left of grants past their date
                                           (the server also does it every ten minutes)
+  mail list [--org ORG] [--limit N] [--body] [--json]
+                                          the emails queued and sent, newest first (without
+                                          SMTP_URL this is the local mailbox); --body adds the text
 
 Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, …); see README.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`;
@@ -261,6 +265,56 @@ const commands: Record<string, Command> = {
       process.stdout.write(
         `${posted ? "granted" : "already granted"} ${formatCredits(entry.amount)} credits to ${orgId}; balance ${formatCredits(entry.balance_after)}\n`,
       );
+    } finally {
+      await db.close();
+    }
+  },
+
+  async mail(args) {
+    const [action, ...rest] = args;
+    if (action !== "list") throw new UsageError(`unknown mail action: ${action ?? "(none)"}`);
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: {
+        org: { type: "string" },
+        limit: { type: "string", default: "20" },
+        body: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length)
+      throw new UsageError(`mail list takes no arguments; got ${positionals.join(" ")}`);
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new UsageError(`--limit must be a whole number from 1 to 1000; got ${values.limit}`);
+    }
+    const config = loadConfig();
+    const db = await openDatabase(config.database);
+    try {
+      await migrate({ db });
+      const { items } = await readEmails({
+        db: db.kysely,
+        orgId: values.org ?? null,
+        publicUrl: config.publicUrl,
+        cursor: null,
+        limit,
+      });
+      if (values.json) {
+        const view = items.map(({ facts, html, ...email }) => email);
+        process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+        return;
+      }
+      if (items.length === 0) process.stdout.write("no emails\n");
+      for (const email of items) {
+        const when = (email.sent_at ?? email.created_at).toISOString().replace(/\.\d+Z$/, "Z");
+        process.stdout.write(
+          `${when}  ${email.status.padEnd(11)}  ${email.org_id}  ${email.recipients.join(", ")}\n`,
+        );
+        process.stdout.write(`  ${email.subject}\n`);
+        if (values.body) process.stdout.write(`${email.text.replace(/^/gm, "    ")}\n\n`);
+      }
     } finally {
       await db.close();
     }

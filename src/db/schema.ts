@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from "kysely";
 import type { KeyScope, Role } from "../domain/access.js";
 import type { Interval, TierOverrides } from "../domain/catalog.js";
+import type { EmailFacts, EmailKind, EmailStatus } from "../domain/emails.js";
 import type { EntryType } from "../domain/ledger.js";
 import type { StripeSubscriptionStatus } from "../domain/subscriptions.js";
 import type { Metric } from "../domain/usageEvents.js";
@@ -125,6 +126,29 @@ export interface ContactRequestsTable {
   created_at: CreatedAt;
 }
 
+export interface EmailsTable {
+  org_id: string;
+  id: string;
+  kind: EmailKind;
+  dedupe_key: string;
+  facts: ColumnType<EmailFacts, string, never>;
+  recipients: string[];
+  status: EmailStatus;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Date;
+  claimed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  sent_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  transport: ColumnType<string | null, string | null | undefined, string | null>;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Date;
+}
+
+export interface EmailOptOutsTable {
+  org_id: string;
+  user_id: string;
+  kind: EmailKind;
+}
+
 export interface UsageDailyTable {
   org_id: string;
   metric: "bandwidth" | "build_minutes";
@@ -221,5 +245,7 @@ export interface Schema {
   credit_grants: CreditGrantsTable;
   credit_entries: CreditEntriesTable;
   overage_charges: OverageChargesTable;
+  emails: EmailsTable;
+  email_opt_outs: EmailOptOutsTable;
   schema_migrations: SchemaMigrationsTable;
 }

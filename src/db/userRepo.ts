@@ -15,6 +15,13 @@ export async function findUserByEmail(db: Kysely<Schema>, email: string): Promis
     .executeTakeFirst();
 }
 
+export async function findUserById(
+  db: Kysely<Schema>,
+  id: string,
+): Promise<Pick<UserRow, "id" | "email" | "name"> | undefined> {
+  return db.selectFrom("users").select(["id", "email", "name"]).where("id", "=", id).executeTakeFirst();
+}
+
 export async function countUsers(db: Kysely<Schema>): Promise<bigint> {
   const row = await db
     .selectFrom("users")

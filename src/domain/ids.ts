@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 
-export type IdKind = "usr" | "org" | "key" | "ses" | "sbs" | "csr" | "grt" | "led";
+export type IdKind = "usr" | "org" | "key" | "ses" | "sbs" | "csr" | "grt" | "led" | "eml";
 
 let lastTime = -1;
 /** The random part of the last id, as 16 base32 digits (5 bits each), for the same-millisecond case. */

@@ -121,6 +121,24 @@ export function isOverQuota({
   return compare(measured.used, measured.included) > 0;
 }
 
+/**
+ * How much of a quota is in use as the live gate sees it: storage by today's bytes (in GiB),
+ * the other metrics by the cycle's use.
+ */
+export function liveUse({
+  metric,
+  measured,
+  usage,
+}: {
+  metric: Metric;
+  measured: MetricUsage;
+  usage: RawUsage;
+}): { used: Quantity; percent: number | null } {
+  if (metric !== "storage") return { used: measured.used, percent: measured.percent };
+  const used = { numerator: usage.storageCurrentBytes, denominator: GIB };
+  return { used, percent: percentOf(used, measured.included) };
+}
+
 /** A quantity as a number with at most six decimals, for display. */
 export function toNumber(quantity: Quantity): number {
   const micros = (quantity.numerator * 1_000_000n + quantity.denominator / 2n) / quantity.denominator;

@@ -16,6 +16,7 @@ import { keyRateLimiters } from "./rateLimits.js";
 import { authRoutes } from "./routes/auth.js";
 import { checkoutReturnRoutes } from "./routes/checkoutReturn.js";
 import { creditRoutes } from "./routes/credits.js";
+import { emailRoutes } from "./routes/emails.js";
 import { entitlementRoutes } from "./routes/entitlements.js";
 import { healthRoutes } from "./routes/health.js";
 import { orgRoutes } from "./routes/orgs.js";
@@ -88,6 +89,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(entitlementRoutes, { deps, limiters });
     await api.register(planRoutes, { deps });
     await api.register(creditRoutes, { deps });
+    await api.register(emailRoutes, { deps });
     await api.register(subscriptionRoutes, { deps });
     await api.register(stripeWebhookRoutes, { deps });
   });

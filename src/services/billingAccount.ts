@@ -4,6 +4,7 @@ import { findOrg, lockOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findCustomerId, saveCustomerId } from "../db/subscriptionRepo.js";
 import { inTransaction } from "../db/transaction.js";
+import type { Catalog } from "../domain/catalog.js";
 import { AppError } from "../domain/errors.js";
 import type { SubscriptionRecord } from "../domain/subscriptions.js";
 import type { StripeGateway } from "../stripe/gateway.js";
@@ -36,18 +37,20 @@ export async function ensureStripeCustomer({
 export async function refreshSubscription({
   db,
   stripe,
+  catalog,
   orgId,
   now,
   logger,
 }: {
   db: Kysely<Schema>;
   stripe: StripeGateway;
+  catalog: Catalog;
   orgId: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord | null> {
   return inTransaction(db, async (tx) => {
     await lockOrg(tx, orgId);
-    return syncOrgSubscription({ tx, stripe, orgId, now, logger });
+    return syncOrgSubscription({ tx, stripe, catalog, orgId, now, logger });
   });
 }

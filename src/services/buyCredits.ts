@@ -1,13 +1,15 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { postOperation } from "../db/creditRepo.js";
+import { queueEmail } from "../db/emailRepo.js";
+import { findOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { closeCheckoutSession, insertCheckoutSession } from "../db/subscriptionRepo.js";
 import { inTransaction } from "../db/transaction.js";
 import type { Catalog } from "../domain/catalog.js";
 import { CENTS_PER_CREDIT, MAX_CREDITS } from "../domain/creditPurchase.js";
 import { AppError } from "../domain/errors.js";
-import { MICROS_PER_CREDIT } from "../domain/money.js";
+import { formatCredits, MICROS_PER_CREDIT } from "../domain/money.js";
 import type { StripeGateway } from "../stripe/gateway.js";
 import { ensureStripeCustomer } from "./billingAccount.js";
 import { defaultGrantExpiry } from "./creditGrants.js";
@@ -125,6 +127,25 @@ export async function fulfillCreditPurchase({
       now,
     });
     await closeCheckoutSession(tx, { orgId, sessionId, status: "complete" });
+    if (posted) {
+      const subtotal = Number(session.amountSubtotal ?? 0);
+      const total = Number(session.amountTotal ?? subtotal);
+      await queueEmail(tx, {
+        orgId,
+        dedupeKey: `purchase_receipt:${sessionId}`,
+        facts: {
+          kind: "purchase_receipt",
+          org_name: (await findOrg(tx, orgId))?.name ?? orgId,
+          credits: formatCredits(credits),
+          subtotal_cents: subtotal,
+          tax_cents: total - subtotal,
+          total_cents: total,
+          currency: session.currency ?? catalog.currency,
+          expires_at: expiresAt.toISOString(),
+        },
+        now,
+      });
+    }
     return {
       status: posted ? ("granted" as const) : ("already_granted" as const),
       credits,

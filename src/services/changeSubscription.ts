@@ -34,51 +34,55 @@ export async function changeSubscription({
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord> {
-  const current = await liveSubscription({ db, stripe, orgId, now, logger });
+  const current = await liveSubscription({ db, stripe, catalog, orgId, now, logger });
   if (current.plan === plan.id && current.interval === interval && !current.cancelAtPeriodEnd) return current;
   const priceId = await stripePriceFor({ db, stripe, catalog, plan, interval, now });
   const facts = await stripe.retrieveSubscription(current.stripeSubscriptionId);
   if (facts.priceId !== priceId || facts.cancelAtPeriodEnd) {
     await stripe.changeSubscriptionPrice({ subscriptionId: facts.id, itemId: facts.itemId, priceId });
   }
-  return (await refreshSubscription({ db, stripe, orgId, now, logger })) ?? current;
+  return (await refreshSubscription({ db, stripe, catalog, orgId, now, logger })) ?? current;
 }
 
 /** Cancels at the end of the paid period; the plan serves until then. Idempotent. */
 export async function cancelSubscription({
   db,
   stripe,
+  catalog,
   orgId,
   now,
   logger,
 }: {
   db: Kysely<Schema>;
   stripe: StripeGateway;
+  catalog: Catalog;
   orgId: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord> {
-  const current = await liveSubscription({ db, stripe, orgId, now, logger });
+  const current = await liveSubscription({ db, stripe, catalog, orgId, now, logger });
   if (current.cancelAtPeriodEnd) return current;
   await stripe.setCancelAtPeriodEnd({ subscriptionId: current.stripeSubscriptionId, cancel: true });
-  return (await refreshSubscription({ db, stripe, orgId, now, logger })) ?? current;
+  return (await refreshSubscription({ db, stripe, catalog, orgId, now, logger })) ?? current;
 }
 
 /** The subscription as Stripe has it now (a webhook may not have arrived yet), which must be live. */
 async function liveSubscription({
   db,
   stripe,
+  catalog,
   orgId,
   now,
   logger,
 }: {
   db: Kysely<Schema>;
   stripe: StripeGateway;
+  catalog: Catalog;
   orgId: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord> {
-  const current = await refreshSubscription({ db, stripe, orgId, now, logger });
+  const current = await refreshSubscription({ db, stripe, catalog, orgId, now, logger });
   if (!current || !isLive(current.status)) {
     throw new AppError(
       "no_subscription",

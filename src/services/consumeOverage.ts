@@ -1,19 +1,19 @@
 import type { Kysely } from "kysely";
-import type { Logger } from "pino";
-import type { Db } from "../db/client.js";
 import {
   addOverageCharged,
   availableCredits,
+  creditFigures,
   lockAccount,
   overageCharged,
   postOperation,
   spendableGrants,
 } from "../db/creditRepo.js";
+import { queueEmail } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
-import { dayOf, USAGE_CHANNEL } from "../db/usageAggregateRepo.js";
+import { dayOf } from "../db/usageAggregateRepo.js";
 import type { Catalog } from "../domain/catalog.js";
-import type { Clock } from "../domain/clock.js";
+import { creditNotices } from "../domain/emails.js";
 import { planOverageCharges } from "../domain/ledger.js";
 import { toNumber } from "../domain/usage.js";
 import { metrics } from "../domain/usageEvents.js";
@@ -54,7 +54,9 @@ export async function consumeOverage({
       now,
     });
     let deducted = 0n;
+    let owed = 0n;
     for (const charge of charges) {
+      owed += charge.unpaid;
       if (charge.paid === 0n) continue;
       const metric = metrics.find((name) => name === charge.metric);
       if (!metric) continue;
@@ -76,106 +78,11 @@ export async function consumeOverage({
       await addOverageCharged(tx, { orgId, metric, cycleStart, amount: charge.paid });
       deducted += charge.paid;
     }
+    if (deducted > 0n || owed > 0n) {
+      const { available, total } = await creditFigures(tx, { orgId, since: report.cycle.start, now });
+      const notices = creditNotices({ available, total, owed, orgName: report.org.name, cycleStart });
+      for (const notice of notices) await queueEmail(tx, { orgId, ...notice, now });
+    }
     return { deducted };
   });
-}
-
-/** How often at most one organization's overage is charged: "within seconds" of the usage. */
-const MIN_INTERVAL_MS = 500;
-
-/**
- * Runs `consumeOverage` for organizations whose usage or credits changed, in the background:
- * one run at a time per organization, at most every MIN_INTERVAL_MS, and once more after a run
- * if more changes came in meanwhile.
- */
-export class OverageConsumer {
-  readonly #state = new Map<string, { running: boolean; again: boolean }>();
-  readonly #db: Kysely<Schema>;
-  readonly #catalog: Catalog;
-  readonly #clock: Clock;
-  readonly #logger: Pick<Logger, "error"> | undefined;
-  #closed = false;
-
-  constructor({
-    db,
-    catalog,
-    clock,
-    logger,
-  }: {
-    db: Kysely<Schema>;
-    catalog: Catalog;
-    clock: Clock;
-    logger?: Pick<Logger, "error"> | undefined;
-  }) {
-    this.#db = db;
-    this.#catalog = catalog;
-    this.#clock = clock;
-    this.#logger = logger;
-  }
-
-  schedule(orgId: string): void {
-    if (this.#closed) return;
-    const state = this.#state.get(orgId);
-    if (state) {
-      state.again = true;
-      return;
-    }
-    this.#state.set(orgId, { running: true, again: false });
-    void this.#run(orgId);
-  }
-
-  /** Resolves when nothing is running or pending (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.#state.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-
-  close(): void {
-    this.#closed = true;
-  }
-
-  async #run(orgId: string): Promise<void> {
-    const state = this.#state.get(orgId);
-    if (!state) return;
-    do {
-      state.again = false;
-      const started = Date.now();
-      try {
-        await consumeOverage({ db: this.#db, catalog: this.#catalog, orgId, now: this.#clock.now() });
-      } catch (error) {
-        this.#logger?.error(
-          { err: error, org_id: orgId },
-          "charging overage failed; retried on the next change",
-        );
-      }
-      if (state.again && !this.#closed) {
-        const wait = MIN_INTERVAL_MS - (Date.now() - started);
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    } while (state.again && !this.#closed);
-    this.#state.delete(orgId);
-  }
-}
-
-/** The consumer, woken by every change any process announces (usage, credits, plans). */
-export async function startOverageConsumer({
-  db,
-  catalog,
-  clock,
-  logger,
-}: {
-  db: Db;
-  catalog: Catalog;
-  clock: Clock;
-  logger?: Pick<Logger, "error"> | undefined;
-}): Promise<{ consumer: OverageConsumer; stop: () => Promise<void> }> {
-  const consumer = new OverageConsumer({ db: db.kysely, catalog, clock, logger });
-  const unlisten = await db.listen(USAGE_CHANNEL, (orgId) => consumer.schedule(orgId));
-  return {
-    consumer,
-    stop: async () => {
-      consumer.close();
-      await unlisten();
-      await consumer.idle();
-    },
-  };
 }

@@ -1,6 +1,7 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Logger } from "pino";
 import { lockAccount, postOperation } from "../db/creditRepo.js";
+import { queueEmail } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
 import { formatCredits } from "../domain/money.js";
@@ -61,9 +62,54 @@ export async function expireCredits({
   return { expired };
 }
 
+const WARN_DAYS = 7;
+
+/**
+ * Queues a warning for every grant with credits left that expires within WARN_DAYS, once per
+ * grant (its dedupe key). Answers how many were queued.
+ */
+export async function warnExpiringCredits({ db, now }: { db: Kysely<Schema>; now: Date }): Promise<number> {
+  const soon = await sql<{
+    org_id: string;
+    id: string;
+    remaining: string;
+    expires_at: Date;
+    org_name: string;
+  }>`
+    SELECT g.org_id, g.id, g.remaining, g.expires_at, o.name AS org_name
+    FROM credit_grants g JOIN orgs o ON o.id = g.org_id
+    WHERE g.remaining > 0 AND g.expires_at > ${now}
+      AND g.expires_at <= ${new Date(now.getTime() + WARN_DAYS * 86_400_000)}
+      AND NOT EXISTS (
+        SELECT 1 FROM emails e WHERE e.org_id = g.org_id AND e.dedupe_key = 'credits_expiring:' || g.id
+      )
+    ORDER BY g.expires_at, g.id
+    LIMIT 10000
+  `.execute(db);
+  let queued = 0;
+  for (const grant of soon.rows) {
+    const sent = await queueEmail(db, {
+      orgId: grant.org_id,
+      dedupeKey: `credits_expiring:${grant.id}`,
+      facts: {
+        kind: "credits_expiring",
+        org_name: grant.org_name,
+        credits: formatCredits(BigInt(grant.remaining)),
+        expires_at: new Date(grant.expires_at).toISOString(),
+      },
+      now,
+    });
+    if (sent) queued += 1;
+  }
+  return queued;
+}
+
 const EVERY_MS = 10 * 60_000;
 
-/** Expires credits at start and every ten minutes in the server; any process may: it is idempotent. */
+/**
+ * Expires credits and warns of those expiring soon, at start and every ten minutes in the server;
+ * any process may: both are idempotent.
+ */
 export function startCreditExpiry({
   db,
   clock,
@@ -73,13 +119,16 @@ export function startCreditExpiry({
   clock: { now(): Date };
   logger?: Pick<Logger, "error" | "info"> | undefined;
 }): { stop: () => void } {
-  const run = () =>
-    expireCredits({ db, now: clock.now() }).then(
-      ({ expired }) => {
-        if (expired) logger?.info({ expired }, "credits expired");
-      },
-      (error: unknown) => logger?.error({ err: error }, "expiring credits failed; next run in ten minutes"),
-    );
+  const run = async () => {
+    try {
+      const now = clock.now();
+      const { expired } = await expireCredits({ db, now });
+      const warned = await warnExpiringCredits({ db, now });
+      if (expired || warned) logger?.info({ expired, warned }, "credits expired; expiry warnings queued");
+    } catch (error) {
+      logger?.error({ err: error }, "expiring credits failed; next run in ten minutes");
+    }
+  };
   void run();
   const timer = setInterval(run, EVERY_MS);
   timer.unref();

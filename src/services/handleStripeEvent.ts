@@ -95,7 +95,7 @@ export async function handleStripeEvent({
       (invoiceEvents.has(event.type) && invoiceSubscription(event))
     ) {
       // An invoice without a subscription is a credit purchase: it never touches the plan.
-      await syncOrgSubscription({ tx, stripe, orgId, now, logger });
+      await syncOrgSubscription({ tx, stripe, catalog, orgId, now, logger });
     }
     return "processed";
   });
@@ -134,7 +134,7 @@ async function applyCheckout({
   }
   if (session.mode !== "subscription" || session.status !== "complete") return;
   if (session.customerId) await saveCustomerId(tx, { orgId, customerId: session.customerId });
-  await syncOrgSubscription({ tx, stripe, orgId, now, logger });
+  await syncOrgSubscription({ tx, stripe, catalog, orgId, now, logger });
 }
 
 function invoiceSubscription(event: StripeEvent): string | null {

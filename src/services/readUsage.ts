@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { OrgRow } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { cycleTotals, type DailyPoint, dailySeries, dayOf, storageByteMs } from "../db/usageAggregateRepo.js";
 import { billingUnits, type Catalog, creditTiersFor, findPlan, type Tier } from "../domain/catalog.js";
@@ -11,6 +12,7 @@ import type { Metric } from "../domain/usageEvents.js";
 import { readPlanStanding } from "./readPlanStanding.js";
 
 export interface UsageReport {
+  org: OrgRow;
   standing: PlanStanding;
   cycle: Cycle;
   raw: RawUsage;
@@ -45,7 +47,14 @@ export async function readUsage({
   const raw = { ...totals, storageByteMs: byteMs };
   const quotas = standing.plan ? (findPlan(catalog, standing.plan)?.quotas ?? null) : null;
   const tiers = creditTiersFor(catalog, org.credit_tiers);
-  return { standing, cycle, raw, tiers, measured: measureUsage({ usage: raw, quotas, cycle, now, tiers }) };
+  return {
+    org,
+    standing,
+    cycle,
+    raw,
+    tiers,
+    measured: measureUsage({ usage: raw, quotas, cycle, now, tiers }),
+  };
 }
 
 /**

@@ -1,27 +1,52 @@
 import type { Kysely } from "kysely";
 import { type ContactRequestRow, insertContactRequest } from "../db/contactRequestRepo.js";
+import { queueEmail } from "../db/emailRepo.js";
+import { findOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
+import { inTransaction } from "../db/transaction.js";
+import { findUserById } from "../db/userRepo.js";
 import { newId } from "../domain/ids.js";
 
-/** Stores a request for a custom plan for the sales team. */
+/** Stores a request for a custom plan and emails it to the sales team (`SUPPORT_EMAIL`). */
 export async function requestCustomPlan({
   db,
   orgId,
   userId,
   message,
+  supportEmail,
   now,
 }: {
   db: Kysely<Schema>;
   orgId: string;
   userId: string;
   message: string;
+  supportEmail: string;
   now: Date;
 }): Promise<ContactRequestRow> {
-  return insertContactRequest(db, {
-    org_id: orgId,
-    id: newId("csr", now.getTime()),
-    user_id: userId,
-    message,
-    created_at: now,
+  return inTransaction(db, async (tx) => {
+    const row = await insertContactRequest(tx, {
+      org_id: orgId,
+      id: newId("csr", now.getTime()),
+      user_id: userId,
+      message,
+      created_at: now,
+    });
+    const org = await findOrg(tx, orgId);
+    const user = await findUserById(tx, userId);
+    await queueEmail(tx, {
+      orgId,
+      dedupeKey: `contact_sales:${row.id}`,
+      facts: {
+        kind: "contact_sales",
+        org_name: org?.name ?? orgId,
+        org_id: orgId,
+        from_name: user?.name ?? "",
+        from_email: user?.email ?? "",
+        message,
+      },
+      to: [supportEmail],
+      now,
+    });
+    return row;
   });
 }

@@ -45,7 +45,7 @@ export async function startSubscriptionCheckout({
   return inTransaction(db, async (tx) => {
     await lockOrg(tx, orgId);
     // Stripe's word, not the last webhook's: a subscription it has counts even if unannounced.
-    refuseIfSubscribed(await refreshSubscription({ db: tx, stripe, orgId, now, logger }));
+    refuseIfSubscribed(await refreshSubscription({ db: tx, stripe, catalog, orgId, now, logger }));
     const priceId = await stripePriceFor({ db: tx, stripe, catalog, plan, interval, now });
     const customerId = await ensureStripeCustomer({ db: tx, stripe, orgId });
     for (const sessionId of await openCheckoutSessions(tx, { orgId, mode: "subscription" })) {
@@ -56,7 +56,7 @@ export async function startSubscriptionCheckout({
         status: status === "complete" ? "complete" : "expired",
       });
       if (status === "complete")
-        refuseIfSubscribed(await refreshSubscription({ db: tx, stripe, orgId, now, logger }));
+        refuseIfSubscribed(await refreshSubscription({ db: tx, stripe, catalog, orgId, now, logger }));
     }
     const consoleUrl = `${publicUrl}/plans?org=${encodeURIComponent(orgId)}`;
     const session = await stripe.createSubscriptionCheckout({

@@ -1,10 +1,13 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { findOrg } from "../db/orgRepo.js";
+import { queueEmail } from "../db/emailRepo.js";
+import { findOrg, type OrgRow } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findCustomerId, findSubscription, saveSubscription } from "../db/subscriptionRepo.js";
 import { rekeyMauDevices } from "../db/usageAggregateRepo.js";
+import { type Catalog, findPlan } from "../domain/catalog.js";
 import { cycleContaining } from "../domain/cycles.js";
+import { subscriptionNotices } from "../domain/emails.js";
 import { newId } from "../domain/ids.js";
 import { anchorDayOf, isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
 import type { StripeGateway, StripeSubscriptionFacts } from "../stripe/gateway.js";
@@ -21,12 +24,14 @@ import type { StripeGateway, StripeSubscriptionFacts } from "../stripe/gateway.j
 export async function syncOrgSubscription({
   tx,
   stripe,
+  catalog,
   orgId,
   now,
   logger,
 }: {
   tx: Kysely<Schema>;
   stripe: StripeGateway;
+  catalog: Catalog;
   orgId: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
@@ -54,8 +59,22 @@ export async function syncOrgSubscription({
   const chosen = live[0] ?? ours[0];
   if (!chosen) return existing;
   const record = recordOf({ facts: chosen, existing, now });
-  if (!existing || !sameRecord(existing, record)) await saveSubscription(tx, { orgId, record, now });
-  await followCycleAnchor({ tx, orgId, anchorDay: isLive(record.status) ? record.anchorDay : 1, now });
+  const org = await findOrg(tx, orgId);
+  if (!org) return existing;
+  if (!existing || !sameRecord(existing, record)) {
+    await saveSubscription(tx, { orgId, record, now });
+    // What the change tells the customer leaves in the same transaction as the change.
+    const notices = subscriptionNotices({
+      before: existing,
+      after: record,
+      orgName: org.name,
+      planName: (planId) => findPlan(catalog, planId)?.name ?? planId,
+      graceDays: catalog.pastDueGraceDays,
+      now,
+    });
+    for (const notice of notices) await queueEmail(tx, { orgId, ...notice, now });
+  }
+  await followCycleAnchor({ tx, org, anchorDay: isLive(record.status) ? record.anchorDay : 1, now });
   return record;
 }
 
@@ -106,17 +125,17 @@ const RECOUNT_DAYS = 62;
  */
 async function followCycleAnchor({
   tx,
-  orgId,
+  org,
   anchorDay,
   now,
 }: {
   tx: Kysely<Schema>;
-  orgId: string;
+  org: OrgRow;
   anchorDay: number;
   now: Date;
 }): Promise<void> {
-  const org = await findOrg(tx, orgId);
-  if (!org || org.cycle_anchor_day === anchorDay) return;
+  if (org.cycle_anchor_day === anchorDay) return;
+  const orgId = org.id;
   const from = cycleContaining({ at: new Date(now.getTime() - RECOUNT_DAYS * 86_400_000), anchorDay }).start;
   await rekeyMauDevices(tx, { orgId, anchorDay, from });
 }

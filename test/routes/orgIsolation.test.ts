@@ -37,6 +37,9 @@ const samples: Record<string, (ids: Ids) => unknown> = {
   "GET /v1/orgs/{org}/credits/estimate": () => undefined,
   "POST /v1/orgs/{org}/checkout/credits": () => ({ amount: 100 }),
   "POST /v1/orgs/{org}/credits/complete": () => ({ session_id: "cs_test_nothing" }),
+  "GET /v1/orgs/{org}/emails": () => undefined,
+  "GET /v1/orgs/{org}/email-preferences": () => undefined,
+  "PATCH /v1/orgs/{org}/email-preferences": () => ({ usage_quota: false }),
 };
 
 /** Routes that only owners and billing admins may use. */

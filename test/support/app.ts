@@ -7,10 +7,12 @@ import type { Db } from "../../src/db/client.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
-import { type OverageConsumer, startOverageConsumer } from "../../src/services/consumeOverage.js";
-import { type EntitlementCache, startEntitlementCache } from "../../src/services/entitlementCache.js";
+import type { EntitlementCache } from "../../src/services/entitlementCache.js";
+import type { OrgJobRunner } from "../../src/services/orgJobRunner.js";
+import type { EmailDispatcher } from "../../src/services/sendEmails.js";
 import { type StripeEmulator, startStripeEmulator } from "../../src/stripe/emulator/index.js";
 import { StripeGateway } from "../../src/stripe/gateway.js";
+import { startWorkers } from "../../src/workers.js";
 import { availableEngines, createTestDatabase, type Engine } from "./databases.js";
 
 export interface TestContext {
@@ -27,7 +29,11 @@ export interface TestContext {
   webhookSecret: string;
   entitlements: EntitlementCache;
   /** Charges overage to credits in the background, as the server does. */
-  overage: OverageConsumer;
+  overage: OrgJobRunner;
+  /** Queues quota emails in the background, as the server does. */
+  alerts: OrgJobRunner;
+  /** Sends the outbox: to the local mailbox, or by SMTP when the suite's env sets SMTP_URL. */
+  emails: EmailDispatcher;
 }
 
 const engines = await availableEngines();
@@ -36,7 +42,11 @@ const engines = await availableEngines();
  * Runs a suite once per engine against a fresh app and database. Tests share the database and
  * keep out of each other's way by making their own users and organizations.
  */
-export function describeEachEngine(name: string, suite: (ctx: TestContext) => void): void {
+export function describeEachEngine(
+  name: string,
+  suite: (ctx: TestContext) => void,
+  options: { env?: Record<string, string> } = {},
+): void {
   for (const engine of engines) {
     describe(`${name} [${engine}]`, () => {
       const clock = {
@@ -63,22 +73,23 @@ export function describeEachEngine(name: string, suite: (ctx: TestContext) => vo
           logger: pino({ level: "silent" }),
         });
         ctx.stripe = new StripeGateway({ secretKey: apiKey, apiUrl: ctx.stripeEmulator.url });
-        const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url });
-        const entitlements = await startEntitlementCache({ db: database.db, catalog: config.catalog, clock });
-        const overage = await startOverageConsumer({ db: database.db, catalog: config.catalog, clock });
-        ctx.overage = overage.consumer;
-        stopListening = async () => {
-          await overage.stop();
-          await entitlements.stop();
+        const config = {
+          ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url, ...options.env }),
+          database: database.config,
         };
-        ctx.entitlements = entitlements.cache;
+        const workers = await startWorkers({ db: database.db, config, clock, creditExpiry: false });
+        stopListening = () => workers.stop();
+        ctx.entitlements = workers.entitlements;
+        ctx.overage = workers.overage;
+        ctx.alerts = workers.alerts;
+        ctx.emails = workers.emails;
         ctx.app = await createApp({
-          config: { ...config, database: database.config },
+          config,
           db: database.db,
           clock,
           logger: pino({ level: "silent" }),
           stripe: { gateway: ctx.stripe, webhookSecrets: [ctx.webhookSecret] },
-          entitlements: entitlements.cache,
+          entitlements: workers.entitlements,
         });
         await ctx.app.listen({ port, host: "127.0.0.1" });
       });

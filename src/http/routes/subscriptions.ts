@@ -155,6 +155,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = asyn
       await cancelSubscription({
         db,
         stripe,
+        catalog,
         orgId: request.params.org,
         now: deps.clock.now(),
         logger: request.log,
@@ -203,6 +204,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = asyn
         orgId: request.params.org,
         userId: user.userId,
         message: request.body.message,
+        supportEmail: deps.config.mail.supportEmail,
         now: deps.clock.now(),
       });
       return reply.code(201).send(row);

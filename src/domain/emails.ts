@@ -1,0 +1,362 @@
+import { formatCredits } from "./money.js";
+import { isLive, type SubscriptionRecord } from "./subscriptions.js";
+import type { Metric } from "./usageEvents.js";
+
+/**
+ * The emails Meterline sends, as pure data: the facts a change leaves in the outbox, the
+ * thresholds that trigger them, and how each is written (subject, plain text, HTML).
+ */
+
+export const emailKinds = [
+  "usage_quota",
+  "credits_used",
+  "credits_exhausted",
+  "credits_expiring",
+  "purchase_receipt",
+  "plan_changed",
+  "payment_failed",
+  "subscription_canceled",
+  "contact_sales",
+] as const;
+export type EmailKind = (typeof emailKinds)[number];
+
+/** The kinds a member receives and may opt out of; a contact-sales request goes to support only. */
+export type MemberEmailKind = Exclude<EmailKind, "contact_sales">;
+export const memberEmailKinds = emailKinds.filter(
+  (kind): kind is MemberEmailKind => kind !== "contact_sales",
+);
+
+export const emailStatuses = ["pending", "sending", "sent", "failed", "unconfirmed"] as const;
+export type EmailStatus = (typeof emailStatuses)[number];
+
+export const USAGE_THRESHOLDS = [50, 70, 90, 100] as const;
+export const CREDIT_THRESHOLDS = [50, 75, 90, 100] as const;
+
+/**
+ * The highest threshold `percent` has reached, or null below the first. Usage only grows within
+ * a cycle, so one email for the highest threshold reached stands for those it jumped over.
+ */
+export function highestThreshold(percent: number | null, thresholds: readonly number[]): number | null {
+  if (percent === null) return null;
+  let reached: number | null = null;
+  for (const threshold of thresholds) if (percent >= threshold) reached = threshold;
+  return reached;
+}
+
+interface OrgFacts {
+  org_name: string;
+}
+
+/** What an email tells, written with the change that causes it; amounts are display strings. */
+export type EmailFacts = OrgFacts &
+  (
+    | {
+        kind: "usage_quota";
+        metric: Metric;
+        threshold: number;
+        percent: number;
+        used: number;
+        included: number;
+        unit: string;
+        plan_name: string;
+        on_trial: boolean;
+        /** YYYY-MM-DD at the current rate, or null when the cycle ends first (or it is reached). */
+        quota_reached_on: string | null;
+        cycle_end: string;
+        credits_available: string;
+      }
+    | { kind: "credits_used"; threshold: number; used: string; total: string; available: string }
+    | { kind: "credits_exhausted"; owed: string }
+    | { kind: "credits_expiring"; credits: string; expires_at: string }
+    | {
+        kind: "purchase_receipt";
+        credits: string;
+        subtotal_cents: number;
+        tax_cents: number;
+        total_cents: number;
+        currency: string;
+        expires_at: string;
+      }
+    | { kind: "plan_changed"; plan_name: string; interval: string; previous_plan_name: string | null }
+    | { kind: "payment_failed"; plan_name: string; grace_ends_at: string | null }
+    | { kind: "subscription_canceled"; plan_name: string; ends_at: string }
+    | { kind: "contact_sales"; org_id: string; from_name: string; from_email: string; message: string }
+  );
+
+/** An email a change calls for: what it says, and the key that makes it exist once. */
+export interface Notice {
+  dedupeKey: string;
+  facts: EmailFacts;
+}
+
+/**
+ * What a subscription's change tells the customer, from the record before and after a sync:
+ * a new plan or interval, a renewal that failed (once per period), a cancellation. The caller
+ * holds the organization's lock, so each change is seen once; `now` keys a plan change, which
+ * can happen to the same plan twice in one period (team → solo → team).
+ */
+export function subscriptionNotices({
+  before,
+  after,
+  orgName,
+  planName,
+  graceDays,
+  now,
+}: {
+  before: SubscriptionRecord | null;
+  after: SubscriptionRecord;
+  orgName: string;
+  planName: (planId: string) => string;
+  graceDays: number;
+  now: Date;
+}): Notice[] {
+  const notices: Notice[] = [];
+  const same = before?.stripeSubscriptionId === after.stripeSubscriptionId ? before : null;
+  const sub = after.stripeSubscriptionId;
+  const plan_name = planName(after.plan);
+  if (
+    isLive(after.status) &&
+    (!same || !isLive(same.status) || same.plan !== after.plan || same.interval !== after.interval)
+  ) {
+    notices.push({
+      dedupeKey: `plan_changed:${sub}:${after.plan}:${after.interval}:${now.getTime()}`,
+      facts: {
+        kind: "plan_changed",
+        org_name: orgName,
+        plan_name,
+        interval: after.interval,
+        previous_plan_name: before && isLive(before.status) ? planName(before.plan) : null,
+      },
+    });
+  }
+  if (after.status === "past_due" && same?.status !== "past_due") {
+    const since = after.pastDueSince ?? now;
+    notices.push({
+      dedupeKey: `payment_failed:${sub}:${after.currentPeriodStart.toISOString()}`,
+      facts: {
+        kind: "payment_failed",
+        org_name: orgName,
+        plan_name,
+        grace_ends_at: new Date(since.getTime() + graceDays * 86_400_000).toISOString(),
+      },
+    });
+  }
+  const canceling = after.cancelAtPeriodEnd && !same?.cancelAtPeriodEnd && isLive(after.status);
+  const ended =
+    after.status === "canceled" && same !== null && same.status !== "canceled" && !same.cancelAtPeriodEnd;
+  if (canceling || ended) {
+    notices.push({
+      dedupeKey: `subscription_canceled:${sub}:${after.currentPeriodEnd.toISOString()}`,
+      facts: {
+        kind: "subscription_canceled",
+        org_name: orgName,
+        plan_name,
+        ends_at: (ended ? now : after.currentPeriodEnd).toISOString(),
+      },
+    });
+  }
+  return notices;
+}
+
+/**
+ * What the credits tell after overage was charged: the highest share of the granted credits used
+ * (keyed by the credits granted, so more credits start the count again), and, when nothing is
+ * left while overage is owed, that updates are paused (once per cycle and grant total).
+ *
+ * Example: 100 granted, 20 left → "80% used" is the 75% threshold.
+ */
+export function creditNotices({
+  available,
+  total,
+  owed,
+  orgName,
+  cycleStart,
+}: {
+  available: bigint;
+  total: bigint;
+  owed: bigint;
+  orgName: string;
+  cycleStart: string;
+}): Notice[] {
+  const notices: Notice[] = [];
+  if (total > 0n) {
+    const used = total - available;
+    const threshold = highestThreshold(Number((used * 1000n) / total) / 10, CREDIT_THRESHOLDS);
+    if (threshold !== null) {
+      notices.push({
+        dedupeKey: `credits_used:${threshold}:${total}`,
+        facts: {
+          kind: "credits_used",
+          org_name: orgName,
+          threshold,
+          used: formatCredits(used),
+          total: formatCredits(total),
+          available: formatCredits(available),
+        },
+      });
+    }
+  }
+  if (available === 0n && owed > 0n) {
+    notices.push({
+      dedupeKey: `credits_exhausted:${cycleStart}:${total}`,
+      facts: { kind: "credits_exhausted", org_name: orgName, owed: formatCredits(owed) },
+    });
+  }
+  return notices;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export const metricNames: Record<Metric, string> = {
+  mau: "Monthly active users",
+  bandwidth: "Bandwidth",
+  storage: "Storage",
+  build_minutes: "Build minutes",
+};
+
+/**
+ * Writes an email from its facts. `links` are the console's pages for the organization.
+ *
+ * Example: bandwidth at 72% of a Maker plan's 250 GiB gives the subject "Bandwidth at 70% of
+ * your Maker plan" and a body with 180 of 250 GiB used and the day 250 is reached at this rate.
+ */
+export function renderEmail(facts: EmailFacts, links: { plans: string; credits: string; usage: string }) {
+  const { subject, lines, link } = compose(facts, links);
+  const text = [...lines, "", ...(link ? [`${link.label}: ${link.url}`] : []), "", "— Meterline"].join("\n");
+  const html = [
+    '<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">',
+    ...lines.map((line) => (line ? `<p>${escapeHtml(line)}</p>` : "")),
+    link ? `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>` : "",
+    '<p style="color:#666">— Meterline</p></body></html>',
+  ].join("");
+  return { subject, text, html } satisfies RenderedEmail;
+}
+
+function compose(
+  facts: EmailFacts,
+  links: { plans: string; credits: string; usage: string },
+): { subject: string; lines: string[]; link: { label: string; url: string } | null } {
+  const org = facts.org_name;
+  switch (facts.kind) {
+    case "usage_quota": {
+      const name = metricNames[facts.metric];
+      const quota = `${facts.plan_name} ${facts.on_trial ? "trial" : "plan"}`;
+      const forecast = facts.quota_reached_on
+        ? `At the current rate the quota is reached on ${longDate(facts.quota_reached_on)}.`
+        : facts.percent >= 100
+          ? "The quota is reached."
+          : facts.metric === "storage"
+            ? ""
+            : `At the current rate the quota lasts until the cycle ends on ${longDate(facts.cycle_end)}.`;
+      return {
+        subject: `${name} at ${facts.threshold}% of your ${quota}`,
+        lines: [
+          `${org} has used ${facts.percent}% of the ${name.toLowerCase()} included in its ${quota}: ${number(facts.used)} of ${number(facts.included)} ${facts.unit}.`,
+          ...(forecast ? [forecast] : []),
+          facts.percent >= 100
+            ? `Usage beyond the quota is paid from credits (${facts.credits_available} available); without credits, updates pause until the next cycle.`
+            : `Beyond the quota, usage is paid from credits (${facts.credits_available} available), or a larger plan includes more.`,
+          `Plans: ${links.plans}`,
+        ],
+        link: { label: "See usage", url: links.usage },
+      };
+    }
+    case "credits_used":
+      return {
+        subject: `${facts.threshold}% of your credits used`,
+        lines: [
+          `${org} has used ${facts.used} of its ${facts.total} credits; ${facts.available} are left.`,
+          "Overage is paid from credits automatically; when they run out, updates pause.",
+        ],
+        link: { label: "Buy credits", url: links.credits },
+      };
+    case "credits_exhausted":
+      return {
+        subject: "Credits exhausted: updates paused",
+        lines: [
+          `${org} has no credits left, and ${facts.owed} credits of this cycle's overage are unpaid.`,
+          "Updates are paused until credits arrive or the next cycle begins; what is owed is taken first.",
+          `Plans: ${links.plans}`,
+        ],
+        link: { label: "Buy credits", url: links.credits },
+      };
+    case "credits_expiring":
+      return {
+        subject: `${facts.credits} credits expire on ${longDate(facts.expires_at)}`,
+        lines: [`${facts.credits} of ${org}'s credits expire on ${longDate(facts.expires_at)} if unused.`],
+        link: { label: "See credits", url: links.credits },
+      };
+    case "purchase_receipt": {
+      const money = (cents: number) => `${(cents / 100).toFixed(2)} ${facts.currency.toUpperCase()}`;
+      return {
+        subject: `Receipt: ${facts.credits} credits for ${money(facts.total_cents)}`,
+        lines: [
+          `${org} bought ${facts.credits} credits.`,
+          `Subtotal ${money(facts.subtotal_cents)}, tax ${money(facts.tax_cents)}, total ${money(facts.total_cents)}.`,
+          `They expire on ${longDate(facts.expires_at)}.`,
+        ],
+        link: { label: "See credits", url: links.credits },
+      };
+    }
+    case "plan_changed":
+      return {
+        subject: `Your plan is now ${facts.plan_name} (${facts.interval === "year" ? "yearly" : "monthly"})`,
+        lines: [
+          facts.previous_plan_name
+            ? `${org} moved from ${facts.previous_plan_name} to ${facts.plan_name}, billed ${facts.interval === "year" ? "yearly" : "monthly"}.`
+            : `${org} is subscribed to ${facts.plan_name}, billed ${facts.interval === "year" ? "yearly" : "monthly"}.`,
+          "Your plan changes only when you change it.",
+        ],
+        link: { label: "See plans", url: links.plans },
+      };
+    case "payment_failed":
+      return {
+        subject: `Payment failed for your ${facts.plan_name} plan`,
+        lines: [
+          `The renewal payment of ${org}'s ${facts.plan_name} plan failed.`,
+          facts.grace_ends_at
+            ? `The plan keeps serving until ${longDate(facts.grace_ends_at)}; update the card before then.`
+            : "Update the card to keep the plan.",
+        ],
+        link: { label: "See plans", url: links.plans },
+      };
+    case "subscription_canceled":
+      return {
+        subject: `Your ${facts.plan_name} plan is canceled`,
+        lines: [`${org}'s ${facts.plan_name} plan ends on ${longDate(facts.ends_at)} and will not renew.`],
+        link: { label: "See plans", url: links.plans },
+      };
+    case "contact_sales":
+      return {
+        subject: `Custom plan request from ${org}`,
+        lines: [
+          `${facts.from_name} <${facts.from_email}> asks for a custom plan for ${org} (${facts.org_id}):`,
+          "",
+          ...facts.message.split(/\r?\n/),
+        ],
+        link: null,
+      };
+  }
+}
+
+/** "2026-12-03" or an ISO time → "3 December 2026" (UTC). */
+function longDate(iso: string): string {
+  return new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso).toLocaleDateString("en-GB", {
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    timeZone: "UTC",
+  });
+}
+
+function number(value: number): string {
+  return value.toLocaleString("en-US", { maximumFractionDigits: 2 });
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
