@@ -236,5 +236,34 @@ for (const engine of engines) {
       const missing = await run(["credits", "grant", "org_missing", "3", "--note", "x"], target.env);
       expect(missing.code).toBe(1);
     }, 60_000);
+
+    it("credits expire queues expiry warnings, and mail list shows the mailbox", async () => {
+      const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
+      const granted = await run(
+        ["credits", "grant", target.otherOrgId, "7", "--note", "soon", "--expires-at", soon],
+        target.env,
+      );
+      expect(granted.code, granted.stderr).toBe(0);
+      const expire = await run(["credits", "expire"], target.env);
+      expect(expire.stdout).toBe("expired 0 grants; queued 1 expiry warning\n");
+      expect((await run(["credits", "expire"], target.env)).stdout).toBe(
+        "expired 0 grants; queued 0 expiry warnings\n",
+      );
+
+      const listed = await run(["mail", "list", "--org", target.otherOrgId, "--body"], target.env);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(/Z  pending +org_\w+  \S+@example\.test/);
+      expect(listed.stdout).toMatch(/ {2}7\.00 credits expire on \d{1,2} \w+ 20\d\d\n/);
+      expect(listed.stdout).toContain(`/credits?org=${target.otherOrgId}`);
+      const json = JSON.parse((await run(["mail", "list", "--json"], target.env)).stdout);
+      expect(json[0]).toMatchObject({
+        kind: "credits_expiring",
+        org_id: target.otherOrgId,
+        status: "pending",
+      });
+      expect((await run(["mail", "list", "--org", target.orgId], target.env)).stdout).toBe("no emails\n");
+      expect((await run(["mail", "list", "--limit", "0"], target.env)).code).toBe(2);
+      expect((await run(["mail", "send"], target.env)).code).toBe(2);
+    }, 60_000);
   });
 }

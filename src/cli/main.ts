@@ -8,13 +8,13 @@ import { openDatabase } from "../db/client.js";
 import { migrate } from "../db/migrate.js";
 import { type KeyScope, keyScopes } from "../domain/access.js";
 import { AppError, exitCodeOf } from "../domain/errors.js";
-import { formatCents, formatCredits, parseCredits } from "../domain/money.js";
+import { formatCents, formatCredits, parseCredits, readableCredits } from "../domain/money.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
 import { createLogger } from "../logger.js";
 import { startMeterline } from "../main.js";
 import { createApiKey } from "../services/apiKeys.js";
 import { grantCredits } from "../services/creditGrants.js";
-import { expireCredits } from "../services/expireCredits.js";
+import { expireCredits, warnExpiringCredits } from "../services/expireCredits.js";
 import { getOrg } from "../services/orgDirectory.js";
 import { readEmails } from "../services/readEmails.js";
 import { type MetricSummary, readUsage, summarizeUsage } from "../services/readUsage.js";
@@ -42,8 +42,9 @@ Commands:
   credits grant ORG N --note TEXT [--expires-at ISO] [--key K]
                                           grant N credits by hand (12 months unless told);
                                           --key makes a repeated command grant once
-  credits expire                          expire what is left of grants past their date
-                                          (the server also does it every ten minutes)
+  credits expire                          expire what is left of grants past their date and
+                                          warn of those expiring within 7 days (the server
+                                          also does both every ten minutes)
   mail list [--org ORG] [--limit N] [--body] [--json]
                                           the emails queued and sent, newest first (without
                                           SMTP_URL this is the local mailbox); --body adds the text
@@ -226,8 +227,12 @@ const commands: Record<string, Command> = {
       const db = await openDatabase(config.database);
       try {
         await migrate({ db });
-        const { expired } = await expireCredits({ db: db.kysely, now: new Date() });
-        process.stdout.write(`expired ${expired} grant${expired === 1 ? "" : "s"}\n`);
+        const now = new Date();
+        const { expired } = await expireCredits({ db: db.kysely, now });
+        const warned = await warnExpiringCredits({ db: db.kysely, now });
+        process.stdout.write(
+          `expired ${expired} grant${expired === 1 ? "" : "s"}; queued ${warned} expiry warning${warned === 1 ? "" : "s"}\n`,
+        );
       } finally {
         await db.close();
       }
@@ -736,7 +741,7 @@ async function showUsage(args: string[]): Promise<void> {
           `${amount(m.used)} / ${amount(m.included)}`,
           m.percent === null ? "—" : `${m.percent.toFixed(1)}%`,
           amount(m.overage),
-          credits(m.overage_cost),
+          readableCredits(m.overage_cost),
           `${wholeUnits.has(metric) ? amount(Math.round(m.forecast.at_cycle_end)) : amount(m.forecast.at_cycle_end)}${reached}${current}`,
         ];
       }),
@@ -772,11 +777,6 @@ async function showUsage(args: string[]): Promise<void> {
 function amount(value: number): string {
   if (value > 0 && value < 0.001) return "<0.001";
   return value.toLocaleString("en-US", { maximumFractionDigits: 3 });
-}
-
-/** The API's six-decimal credits, shown with at least two: "30.000000" → "30.00". */
-function credits(text: string): string {
-  return text.replace(/(\.\d{2}\d*?)0+$/, "$1");
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { formatCredits } from "./money.js";
+import { formatCredits, readableCredits } from "./money.js";
 import { isLive, type SubscriptionRecord } from "./subscriptions.js";
 import type { Metric } from "./usageEvents.js";
 
@@ -60,7 +60,7 @@ export type EmailFacts = OrgFacts &
         unit: string;
         plan_name: string;
         on_trial: boolean;
-        /** YYYY-MM-DD at the current rate, or null when the cycle ends first (or it is reached). */
+        /** YYYY-MM-DD at the cycle's rate so far (perhaps after the cycle ends); null once reached. */
         quota_reached_on: string | null;
         cycle_end: string;
         credits_available: string;
@@ -246,7 +246,7 @@ function compose(
       const name = metricNames[facts.metric];
       const quota = `${facts.plan_name} ${facts.on_trial ? "trial" : "plan"}`;
       const forecast = facts.quota_reached_on
-        ? `At the current rate the quota is reached on ${longDate(facts.quota_reached_on)}.`
+        ? `At the current rate the quota is reached on ${longDate(facts.quota_reached_on)}${facts.quota_reached_on > facts.cycle_end ? `, after this cycle ends on ${longDate(facts.cycle_end)}` : ""}.`
         : facts.percent >= 100
           ? "The quota is reached."
           : facts.metric === "storage"
@@ -258,8 +258,8 @@ function compose(
           `${org} has used ${facts.percent}% of the ${name.toLowerCase()} included in its ${quota}: ${number(facts.used)} of ${number(facts.included)} ${facts.unit}.`,
           ...(forecast ? [forecast] : []),
           facts.percent >= 100
-            ? `Usage beyond the quota is paid from credits (${facts.credits_available} available); without credits, updates pause until the next cycle.`
-            : `Beyond the quota, usage is paid from credits (${facts.credits_available} available), or a larger plan includes more.`,
+            ? `Usage beyond the quota is paid from credits (${readableCredits(facts.credits_available)} available); without credits, updates pause until the next cycle.`
+            : `Beyond the quota, usage is paid from credits (${readableCredits(facts.credits_available)} available), or a larger plan includes more.`,
           `Plans: ${links.plans}`,
         ],
         link: { label: "See usage", url: links.usage },
@@ -269,7 +269,7 @@ function compose(
       return {
         subject: `${facts.threshold}% of your credits used`,
         lines: [
-          `${org} has used ${facts.used} of its ${facts.total} credits; ${facts.available} are left.`,
+          `${org} has used ${readableCredits(facts.used)} of its ${readableCredits(facts.total)} credits; ${readableCredits(facts.available)} are left.`,
           "Overage is paid from credits automatically; when they run out, updates pause.",
         ],
         link: { label: "Buy credits", url: links.credits },
@@ -278,7 +278,7 @@ function compose(
       return {
         subject: "Credits exhausted: updates paused",
         lines: [
-          `${org} has no credits left, and ${facts.owed} credits of this cycle's overage are unpaid.`,
+          `${org} has no credits left, and ${readableCredits(facts.owed)} credits of this cycle's overage are unpaid.`,
           "Updates are paused until credits arrive or the next cycle begins; what is owed is taken first.",
           `Plans: ${links.plans}`,
         ],
@@ -286,16 +286,18 @@ function compose(
       };
     case "credits_expiring":
       return {
-        subject: `${facts.credits} credits expire on ${longDate(facts.expires_at)}`,
-        lines: [`${facts.credits} of ${org}'s credits expire on ${longDate(facts.expires_at)} if unused.`],
+        subject: `${readableCredits(facts.credits)} credits expire on ${longDate(facts.expires_at)}`,
+        lines: [
+          `${readableCredits(facts.credits)} of ${org}'s credits expire on ${longDate(facts.expires_at)} if unused.`,
+        ],
         link: { label: "See credits", url: links.credits },
       };
     case "purchase_receipt": {
       const money = (cents: number) => `${(cents / 100).toFixed(2)} ${facts.currency.toUpperCase()}`;
       return {
-        subject: `Receipt: ${facts.credits} credits for ${money(facts.total_cents)}`,
+        subject: `Receipt: ${readableCredits(facts.credits)} credits for ${money(facts.total_cents)}`,
         lines: [
-          `${org} bought ${facts.credits} credits.`,
+          `${org} bought ${readableCredits(facts.credits)} credits.`,
           `Subtotal ${money(facts.subtotal_cents)}, tax ${money(facts.tax_cents)}, total ${money(facts.total_cents)}.`,
           `They expire on ${longDate(facts.expires_at)}.`,
         ],

@@ -29,6 +29,11 @@ export function formatCredits(micros: bigint): string {
   return `${sign}${whole}.${fraction}`;
 }
 
+/** Six-decimal credits as people read them, with at least two decimals: "30.000000" → "30.00". */
+export function readableCredits(text: string): string {
+  return text.replace(/(\.\d{2}\d*?)0+$/, "$1");
+}
+
 /** Non-negative micro-credits as US dollars and cents, rounded half up: 30_004_999n → "30.00". */
 export function formatUsd(micros: bigint): string {
   const cents = (micros + MICROS_PER_CENT / 2n) / MICROS_PER_CENT;

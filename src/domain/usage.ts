@@ -182,12 +182,30 @@ function reachedOn({
   elapsed: bigint;
   end: bigint;
 }): Date | null {
+  const at = projectedReach({ used, quota, start, elapsed });
+  return at !== null && BigInt(at.getTime()) < end ? at : null;
+}
+
+/**
+ * When the rate so far (`used` over `elapsed` ms since `start`) reaches the quota, even past the
+ * cycle's end; null with nothing used or nothing included, or when it is already reached.
+ */
+export function projectedReach({
+  used,
+  quota,
+  start,
+  elapsed,
+}: {
+  used: Quantity;
+  quota: Quantity;
+  start: bigint;
+  elapsed: bigint;
+}): Date | null {
   if (quota.numerator === 0n || used.numerator === 0n || elapsed <= 0n) return null;
   if (compare(used, quota) >= 0) return null;
   // start + elapsed × quota ÷ used
   const offset = (elapsed * quota.numerator * used.denominator) / (quota.denominator * used.numerator);
-  const at = start + offset;
-  return at < end ? new Date(Number(at)) : null;
+  return new Date(Number(start + offset));
 }
 
 function storageReachedOn({

@@ -6,7 +6,7 @@ import { dayOf } from "../db/usageAggregateRepo.js";
 import { type Catalog, findPlan } from "../domain/catalog.js";
 import { highestThreshold, USAGE_THRESHOLDS } from "../domain/emails.js";
 import { formatCredits } from "../domain/money.js";
-import { liveUse, toNumber } from "../domain/usage.js";
+import { liveUse, projectedReach, toNumber } from "../domain/usage.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
 import { readUsage } from "./readUsage.js";
 
@@ -52,7 +52,16 @@ export async function queueUsageAlerts({
     const dedupeKey = `usage_quota:${metric}:${threshold}:${cycleStart}`;
     if (known.has(`${orgId}|${dedupeKey}`)) continue;
     credits ??= formatCredits(await availableCredits(db, { orgId, now }));
-    const reachedOn = metric === "storage" ? null : measured.forecast.quotaReachedOn;
+    // Told even when it falls after the cycle's end: it says how close the plan is to fitting.
+    const reachedOn =
+      metric === "storage"
+        ? null
+        : projectedReach({
+            used,
+            quota: measured.included,
+            start: BigInt(report.cycle.start.getTime()),
+            elapsed: BigInt(now.getTime() - report.cycle.start.getTime()),
+          });
     const sent = await queueEmail(db, {
       orgId,
       dedupeKey,

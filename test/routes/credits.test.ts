@@ -256,6 +256,17 @@ describeEachEngine("credits", (ctx) => {
     expect(items.map((item: { type: string; amount: string }) => [item.type, item.amount])).toEqual([
       ["purchase", "100.000000"],
     ]);
+    // One receipt, in the local mailbox (no SMTP server is set here).
+    await ctx.emails.wake();
+    const emails = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/emails`)).json().items;
+    expect(emails).toHaveLength(1);
+    expect(emails[0]).toMatchObject({
+      kind: "purchase_receipt",
+      subject: "Receipt: 100.00 credits for 120.00 USD",
+      status: "sent",
+      transport: "mailbox",
+    });
+    expect(emails[0].text).toContain("Subtotal 100.00 USD, tax 20.00 USD, total 120.00 USD.");
   });
 
   it("refuses a session of another org, an unpaid one, and a purchase by a mere admin", async () => {
