@@ -252,7 +252,7 @@ for (const engine of engines) {
 
       const listed = await run(["mail", "list", "--org", target.otherOrgId, "--body"], target.env);
       expect(listed.code, listed.stderr).toBe(0);
-      expect(listed.stdout).toMatch(/Z  pending +org_\w+  \S+@example\.test/);
+      expect(listed.stdout).toMatch(/Z {2}pending +org_\w+ {2}\S+@example\.test/);
       expect(listed.stdout).toMatch(/ {2}7\.00 credits expire on \d{1,2} \w+ 20\d\d\n/);
       expect(listed.stdout).toContain(`/credits?org=${target.otherOrgId}`);
       const json = JSON.parse((await run(["mail", "list", "--json"], target.env)).stdout);
