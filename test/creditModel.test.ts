@@ -1,13 +1,17 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCatalog } from "../src/domain/catalog.js";
+import { minBig } from "../src/domain/money.js";
+import { fulfillCreditPurchase } from "../src/services/buyCredits.js";
 import { consumeOverage } from "../src/services/consumeOverage.js";
 import { createOrg } from "../src/services/createOrg.js";
-import { grantCredits } from "../src/services/creditGrants.js";
+import { defaultGrantExpiry, grantCredits } from "../src/services/creditGrants.js";
 import { expireCredits } from "../src/services/expireCredits.js";
 import { readCreditEntries, readCredits } from "../src/services/readCredits.js";
 import { recordUsage } from "../src/services/recordUsage.js";
+import { refundCredits } from "../src/services/refundCredits.js";
 import { signUp } from "../src/services/signUp.js";
+import type { StripeGateway } from "../src/stripe/gateway.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 const engines = await availableEngines();
@@ -18,6 +22,8 @@ const MICROS_PER_MAU = 3_000n; // the first MAU tier, 0.003 credit: the model st
 
 type Op =
   | { kind: "grant"; credits: number; expiresInMinutes: number }
+  | { kind: "purchase"; credits: number }
+  | { kind: "refund"; purchase: number; percent: number }
   | { kind: "usage"; devices: number }
   | { kind: "wait"; minutes: number }
   | { kind: "expire" };
@@ -28,6 +34,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     credits: fc.integer({ min: 1, max: 20 }),
     expiresInMinutes: fc.integer({ min: 1, max: 90 }),
   }),
+  fc.record({ kind: fc.constant("purchase" as const), credits: fc.integer({ min: 1, max: 20 }) }),
+  fc.record({
+    kind: fc.constant("refund" as const),
+    purchase: fc.nat({ max: 9 }),
+    percent: fc.integer({ min: 1, max: 100 }),
+  }),
   fc.record({ kind: fc.constant("usage" as const), devices: fc.integer({ min: 1, max: 1_500 }) }),
   fc.record({ kind: fc.constant("wait" as const), minutes: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ kind: fc.constant("expire" as const) }),
@@ -36,6 +48,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 /** The plain in-memory model: grants, what the cycle's MAU overage costs, what was paid. */
 class Model {
   grants: { amount: bigint; remaining: bigint; expiresAt: number; createdAt: number; seq: number }[] = [];
+  /** Purchases: their grant, what was paid and refunded (cents), and what refunds took back. */
+  purchases: { grant: number; paidCents: bigint; refundedCents: bigint; takenBack: bigint }[] = [];
   devices = 0n;
   charged = 0n;
   balance = 0n;
@@ -47,6 +61,30 @@ class Model {
     this.balance += amount;
   }
 
+  purchase(credits: number, at: number, expiresAt: number) {
+    this.grant(credits, at, expiresAt);
+    this.purchases.push({
+      grant: this.grants.length - 1,
+      paidCents: BigInt(credits) * 100n,
+      refundedCents: 0n,
+      takenBack: 0n,
+    });
+  }
+
+  /** A refund of the charge's total so far: its share of the credits, less what was taken, capped by what is left. */
+  refund(index: number, refundedCents: bigint) {
+    const purchase = this.purchases[index];
+    const grant = purchase && this.grants[purchase.grant];
+    if (!purchase || !grant) return;
+    purchase.refundedCents = refundedCents;
+    const owed = (grant.amount * refundedCents) / purchase.paidCents - purchase.takenBack;
+    const take = minBig(grant.remaining, owed);
+    if (take <= 0n) return;
+    grant.remaining -= take;
+    this.balance -= take;
+    purchase.takenBack += take;
+  }
+
   consume(at: number) {
     const over = this.devices > TRIAL_MAU ? this.devices - TRIAL_MAU : 0n;
     let owed = over * MICROS_PER_MAU - this.charged;
@@ -55,7 +93,7 @@ class Model {
       .sort((a, b) => a.expiresAt - b.expiresAt || a.createdAt - b.createdAt || a.seq - b.seq);
     for (const grant of usable) {
       if (owed <= 0n) break;
-      const take = grant.remaining < owed ? grant.remaining : owed;
+      const take = minBig(grant.remaining, owed);
       grant.remaining -= take;
       this.balance -= take;
       this.charged += take;
@@ -74,6 +112,67 @@ class Model {
 
   available(at: number) {
     return this.grants.filter((g) => g.expiresAt > at).reduce((sum, g) => sum + g.remaining, 0n);
+  }
+}
+
+type Session = NonNullable<Awaited<ReturnType<StripeGateway["retrieveCreditCheckout"]>>>;
+type Charge = Awaited<ReturnType<StripeGateway["retrieveCharge"]>>;
+
+/**
+ * What Stripe would answer about the run's paid credit checkouts and their refunds: the ledger
+ * is what is under test here; the route suites run the same services against the emulator.
+ */
+class StripeFacts {
+  readonly #sessions = new Map<string, Session>();
+  readonly #charges: Charge[] = [];
+
+  paidCheckout({ orgId, credits, step }: { orgId: string; credits: number; step: number }): string {
+    const id = `cs_model_${step}`;
+    const cents = credits * 100;
+    this.#sessions.set(id, {
+      id,
+      orgId,
+      mode: "payment",
+      status: "complete",
+      paymentStatus: "paid",
+      purpose: "credits",
+      currency: "usd",
+      amountSubtotal: cents,
+      quantity: credits,
+      unitAmount: 100,
+      paymentIntentId: `pi_model_${step}`,
+      amountTotal: cents,
+    } as Session);
+    this.#charges.push({
+      id: `ch_model_${step}`,
+      paymentIntentId: `pi_model_${step}`,
+      customerId: null,
+      amount: cents,
+      amountRefunded: 0,
+      currency: "usd",
+    });
+    return id;
+  }
+
+  /** Refunds `percent` more of a purchase's charge (up to all of it); undefined when nothing changes. */
+  refund(index: number, percent: number): Charge | undefined {
+    const charge = this.#charges[index];
+    if (!charge || charge.amountRefunded === charge.amount) return undefined;
+    charge.amountRefunded = Math.min(
+      charge.amount,
+      charge.amountRefunded + Math.ceil((charge.amount * percent) / 100),
+    );
+    return { ...charge };
+  }
+
+  async retrieveCreditCheckout(id: string) {
+    return this.#sessions.get(id) ?? null;
+  }
+
+  async retrieveCharge(id: string) {
+    const charge = this.#charges.find((known) => known.id === id);
+    if (!charge) throw new Error(`no charge ${id}`);
+    return { ...charge };
   }
 }
 
@@ -103,11 +202,25 @@ for (const engine of engines) {
       const db = database.db.kysely;
       const org = await newOrg();
       const model = new Model();
+      const stripe = new StripeFacts();
       let at = start;
       let device = 0;
       for (const [step, next] of ops.entries()) {
         const now = new Date(at);
-        if (next.kind === "grant") {
+        if (next.kind === "purchase") {
+          const sessionId = stripe.paidCheckout({ orgId: org.id, credits: next.credits, step });
+          await fulfillCreditPurchase({ db, stripe, catalog, orgId: org.id, sessionId, now });
+          model.purchase(next.credits, at, defaultGrantExpiry(now).getTime());
+          await consumeOverage({ db, catalog, orgId: org.id, now });
+          model.consume(at);
+        } else if (next.kind === "refund") {
+          const index = model.purchases.length ? next.purchase % model.purchases.length : -1;
+          const charge = stripe.refund(index, next.percent);
+          if (charge) {
+            await refundCredits({ db, stripe, orgId: org.id, chargeId: charge.id, now });
+            model.refund(index, BigInt(charge.amountRefunded));
+          }
+        } else if (next.kind === "grant") {
           const expiresAt = at + next.expiresInMinutes * MINUTE;
           await grantCredits({
             db,

@@ -79,7 +79,8 @@ export async function fulfillCreditPurchase({
   logger,
 }: {
   db: Kysely<Schema>;
-  stripe: StripeGateway;
+  /** Only reads the session: what Stripe says was paid. */
+  stripe: Pick<StripeGateway, "retrieveCreditCheckout">;
   catalog: Catalog;
   orgId: string;
   sessionId: string;

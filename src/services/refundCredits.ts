@@ -23,7 +23,8 @@ export async function refundCredits({
   logger,
 }: {
   db: Kysely<Schema>;
-  stripe: StripeGateway;
+  /** Only reads the charge: what Stripe says was refunded. */
+  stripe: Pick<StripeGateway, "retrieveCharge">;
   orgId: string;
   chargeId: string;
   now: Date;
