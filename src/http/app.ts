@@ -14,7 +14,7 @@ import type { AppDeps } from "./deps.js";
 import { registerErrorHandlers } from "./errors.js";
 import { keyRateLimiters } from "./rateLimits.js";
 import { authRoutes } from "./routes/auth.js";
-import { checkoutReturnRoutes } from "./routes/checkoutReturn.js";
+import { consoleRoutes } from "./routes/console.js";
 import { creditRoutes } from "./routes/credits.js";
 import { emailRoutes } from "./routes/emails.js";
 import { entitlementRoutes } from "./routes/entitlements.js";
@@ -76,9 +76,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/docs"));
   await app.register(healthRoutes, { deps });
-  await app.register(checkoutReturnRoutes, { deps });
+  await app.register(consoleRoutes);
 
   const limiters = keyRateLimiters();
   await app.register(async (api) => {

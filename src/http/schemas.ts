@@ -25,3 +25,10 @@ export const errorResponses = {
   404: errorBody,
   409: errorBody,
 };
+
+/** One action's entitlement: allowed, or why not and what fixes it. */
+export const entitlementView = z.object({
+  allowed: z.boolean(),
+  reason: z.string().nullable().describe("why not: mau_quota_exceeded, no_active_plan, …"),
+  fix: z.string().nullable().describe("what makes it allowed again"),
+});

@@ -90,6 +90,30 @@ export async function readDailyUsage({
 
 const MAX_DAYS = 366;
 
+/** The cycle's daily series of every metric, for the console's charts. */
+export async function readCycleDaily({
+  db,
+  orgId,
+  cycle,
+}: {
+  db: Kysely<Schema>;
+  orgId: string;
+  cycle: Cycle;
+}): Promise<Record<Metric, DailyPoint[]>> {
+  const span = { orgId, from: dayOf(cycle.start), to: dayOf(cycle.end) };
+  const [mau, bandwidth, storage, build_minutes] = await Promise.all(
+    (["mau", "bandwidth", "storage", "build_minutes"] as const).map((metric) =>
+      dailySeries(db, { ...span, metric }),
+    ),
+  );
+  return {
+    mau: mau ?? [],
+    bandwidth: bandwidth ?? [],
+    storage: storage ?? [],
+    build_minutes: build_minutes ?? [],
+  };
+}
+
 /** A metric as GET /v1/orgs/:org/usage and `meterline usage show` give it, in billing units. */
 export interface MetricSummary {
   unit: string;

@@ -5,13 +5,7 @@ import { issuedId } from "../../domain/text.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { type KeyRateLimiters, spend } from "../rateLimits.js";
-import { errorResponses, orgParams, timestamp } from "../schemas.js";
-
-const entitlement = z.object({
-  allowed: z.boolean(),
-  reason: z.string().nullable().describe("why not: mau_quota_exceeded, no_active_plan, …"),
-  fix: z.string().nullable().describe("what makes it allowed again"),
-});
+import { entitlementView, errorResponses, orgParams, timestamp } from "../schemas.js";
 
 export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRateLimiters }> = async (
   app,
@@ -27,7 +21,7 @@ export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters:
         tags: ["entitlements"],
         summary: "May this organization do this now? Answered from memory, right within a second",
         body: z.strictObject({ org_id: issuedId, action: z.enum(actions) }),
-        response: { 200: entitlement, ...errorResponses },
+        response: { 200: entitlementView, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -47,7 +41,11 @@ export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters:
         response: {
           200: z.object({
             plan: z.string().nullable(),
-            actions: z.object({ serve_update: entitlement, upload_bundle: entitlement, build: entitlement }),
+            actions: z.object({
+              serve_update: entitlementView,
+              upload_bundle: entitlementView,
+              build: entitlementView,
+            }),
             computed_at: timestamp,
           }),
           ...errorResponses,

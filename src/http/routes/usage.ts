@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { DailyPoint } from "../../db/usageAggregateRepo.js";
 import { billingUnits } from "../../domain/catalog.js";
 import { GIB, toNumber } from "../../domain/usage.js";
-import { metrics } from "../../domain/usageEvents.js";
-import { readDailyUsage, readUsage, summarizeUsage } from "../../services/readUsage.js";
+import { type Metric, metrics } from "../../domain/usageEvents.js";
+import { readCycleDaily, readDailyUsage, readUsage, summarizeUsage } from "../../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../../services/recordUsage.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { type KeyRateLimiters, spend } from "../rateLimits.js";
-import { errorResponses, orgParams, timestamp } from "../schemas.js";
+import { entitlementView, errorResponses, orgParams, timestamp } from "../schemas.js";
 
 const metricUsage = z.object({
   unit: z.string().describe("MAU, GiB, GiB-month or minute"),
@@ -24,6 +25,28 @@ const metricUsage = z.object({
 });
 
 const day = z.iso.date();
+
+const dailySeriesView = z.object({
+  unit: z.string(),
+  days: z.array(
+    z.object({
+      day: z.string(),
+      value: z.number().describe("MAU: devices first seen that day; storage: GiB at the day's end"),
+    }),
+  ),
+});
+
+/** A metric's daily points in its unit: devices, GiB, GiB stored, minutes. */
+function dailyView(metric: Metric, points: DailyPoint[]): z.output<typeof dailySeriesView> {
+  const scale = metric === "bandwidth" || metric === "storage" ? GIB : metric === "build_minutes" ? 60n : 1n;
+  return {
+    unit: metric === "storage" ? "GiB" : billingUnits[metric],
+    days: points.map((point) => ({
+      day: point.day,
+      value: toNumber({ numerator: point.value, denominator: scale }),
+    })),
+  };
+}
 
 // Items are validated one by one in the service, so one bad event never sinks the batch.
 const usageEvent = z
@@ -74,6 +97,13 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRa
         tags: ["usage"],
         summary: "This cycle's usage per metric: used, included, percent, overage and its cost, forecast",
         params: orgParams,
+        querystring: z.strictObject({
+          include: z
+            .string()
+            .regex(/^(daily|entitlements)(,(daily|entitlements))*$/, "is a comma list of daily, entitlements")
+            .optional()
+            .describe("daily: the cycle's series per metric; entitlements: each action's, as …/entitlements"),
+        }),
         response: {
           200: z.object({
             cycle: z.object({ start: timestamp, end: timestamp }),
@@ -86,6 +116,8 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRa
               }),
               build_minutes: metricUsage,
             }),
+            daily: z.record(z.enum(metrics), dailySeriesView).optional(),
+            entitlements: z.record(z.string(), entitlementView).optional(),
           }),
           ...errorResponses,
         },
@@ -93,13 +125,30 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRa
     },
     async (request) => {
       await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
+      const orgId = request.params.org;
       const report = await readUsage({
         db: deps.db.kysely,
         catalog: deps.config.catalog,
-        orgId: request.params.org,
+        orgId,
         now: deps.clock.now(),
       });
-      return summarizeUsage(report);
+      const include = new Set(request.query.include?.split(","));
+      const daily = include.has("daily")
+        ? await readCycleDaily({ db: deps.db.kysely, orgId, cycle: report.cycle })
+        : null;
+      return {
+        ...summarizeUsage(report),
+        ...(daily
+          ? {
+              daily: Object.fromEntries(
+                metrics.map((metric) => [metric, dailyView(metric, daily[metric])]),
+              ) as Record<Metric, z.output<typeof dailySeriesView>>,
+            }
+          : {}),
+        ...(include.has("entitlements")
+          ? { entitlements: (await deps.entitlements.get(orgId)).actions }
+          : {}),
+      };
     },
   );
 
@@ -116,16 +165,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRa
           to: day.optional().describe("day after the last, YYYY-MM-DD"),
         }),
         response: {
-          200: z.object({
-            metric: z.enum(metrics),
-            unit: z.string(),
-            days: z.array(
-              z.object({
-                day: z.string(),
-                value: z.number().describe("MAU: devices first seen that day; storage: GiB at the day's end"),
-              }),
-            ),
-          }),
+          200: dailySeriesView.extend({ metric: z.enum(metrics) }),
           ...errorResponses,
         },
       },
@@ -143,16 +183,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRa
         now: deps.clock.now(),
       });
 
-      const scale =
-        metric === "bandwidth" || metric === "storage" ? GIB : metric === "build_minutes" ? 60n : 1n;
-      return {
-        metric,
-        unit: metric === "storage" ? "GiB" : billingUnits[metric],
-        days: points.map((point) => ({
-          day: point.day,
-          value: toNumber({ numerator: point.value, denominator: scale }),
-        })),
-      };
+      return { metric, ...dailyView(metric, points) };
     },
   );
 };

@@ -1,0 +1,144 @@
+import { useCallback, useEffect, useState } from "react";
+import { ApiError, api, type Me, type Role } from "./api.js";
+import { CreateOrg, SignIn, SignUp } from "./pages/Auth.js";
+import { Credits } from "./pages/Credits.js";
+import { Plans } from "./pages/Plans.js";
+import { RefundPolicy } from "./pages/RefundPolicy.js";
+import { Usage } from "./pages/Usage.js";
+
+export interface OrgContext {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export type Navigate = (to: string) => void;
+
+/** The page's address, kept in step with the history: links move without reloading. */
+function useAddress(): [URL, Navigate] {
+  const [url, setUrl] = useState(() => new URL(window.location.href));
+  useEffect(() => {
+    const onPop = () => setUrl(new URL(window.location.href));
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, []);
+  const navigate = useCallback((to: string) => {
+    window.history.pushState(null, "", to);
+    setUrl(new URL(window.location.href));
+    window.scrollTo(0, 0);
+  }, []);
+  return [url, navigate];
+}
+
+const pages = { "/plans": "Plans", "/credits": "Credits", "/usage": "Usage" } as const;
+type PagePath = keyof typeof pages;
+
+export function App() {
+  const [url, navigate] = useAddress();
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const loadMe = useCallback(async () => {
+    try {
+      setMe(await api<Me>("GET", "/v1/me"));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) setMe(null);
+      else throw error;
+    }
+  }, []);
+  useEffect(() => {
+    void loadMe();
+  }, [loadMe]);
+
+  const path = url.pathname;
+  useEffect(() => {
+    if (me === null && path !== "/signin" && path !== "/signup" && path !== "/refund-policy") {
+      navigate(`/signin?next=${encodeURIComponent(url.pathname + url.search)}`);
+    } else if (me && (path === "/signin" || path === "/signup" || path === "/")) {
+      const next = url.searchParams.get("next");
+      navigate(next?.startsWith("/") ? next : "/plans");
+    }
+  }, [me, path, url, navigate]);
+
+  if (path === "/refund-policy") return <RefundPolicy />;
+  if (me === undefined) return <p className="loading">Loading…</p>;
+  if (me === null) {
+    return path === "/signup" ? (
+      <SignUp onDone={loadMe} navigate={navigate} />
+    ) : (
+      <SignIn onDone={loadMe} navigate={navigate} />
+    );
+  }
+  if (me.orgs.length === 0) return <CreateOrg onDone={loadMe} />;
+
+  const wanted = url.searchParams.get("org");
+  const first = me.orgs[0] as Me["orgs"][number];
+  const org: OrgContext = me.orgs.find((candidate) => candidate.id === wanted) ?? first;
+  const page: PagePath = path in pages ? (path as PagePath) : "/plans";
+  const link = (to: PagePath) => `${to}?org=${encodeURIComponent(org.id)}`;
+
+  const signOut = async () => {
+    await api("POST", "/v1/auth/logout");
+    setMe(null);
+    navigate("/signin");
+  };
+
+  return (
+    <>
+      <header className="top">
+        <span className="brand">Meterline</span>
+        <label className="switcher">
+          <span className="visually-hidden">Organization</span>
+          <select
+            aria-label="Organization"
+            value={org.id}
+            onChange={(event) => navigate(`${page}?org=${encodeURIComponent(event.target.value)}`)}
+          >
+            {me.orgs.map((candidate) => (
+              <option key={candidate.id} value={candidate.id}>
+                {candidate.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <nav aria-label="Billing">
+          {(Object.keys(pages) as PagePath[]).map((to) => (
+            <a
+              key={to}
+              href={link(to)}
+              aria-current={to === page ? "page" : undefined}
+              onClick={(event) => {
+                event.preventDefault();
+                navigate(link(to));
+              }}
+            >
+              {pages[to]}
+            </a>
+          ))}
+        </nav>
+        <span className="who">
+          {me.user.email}{" "}
+          <button type="button" className="link" onClick={signOut}>
+            Sign out
+          </button>
+        </span>
+      </header>
+      <main>
+        {page === "/plans" && <Plans key={org.id} org={org} url={url} navigate={navigate} />}
+        {page === "/credits" && <Credits key={org.id} org={org} url={url} navigate={navigate} />}
+        {page === "/usage" && <Usage key={org.id} org={org} />}
+      </main>
+    </>
+  );
+}
+
+/** What a member sees instead of billing. */
+export function NoBilling({ org }: { org: OrgContext }) {
+  return (
+    <section className="notice" role="status">
+      <h1>Billing</h1>
+      <p>
+        Billing for {org.name} is visible to its owners, billing admins and admins. Ask an owner if you need
+        access.
+      </p>
+    </section>
+  );
+}

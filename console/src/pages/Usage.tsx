@@ -1,0 +1,147 @@
+import { useEffect, useRef, useState } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { NoBilling, type OrgContext } from "../App.js";
+import { api, canReadBilling, type Email, type Metric, metrics, type UsageView } from "../api.js";
+import { amount, credits, day, metricNames } from "../format.js";
+
+const actionNames: Record<string, string> = {
+  serve_update: "Serving updates",
+  upload_bundle: "Uploading bundles",
+  build: "Builds",
+};
+
+export function Usage({ org }: { org: OrgContext }) {
+  const [usage, setUsage] = useState<UsageView | null>(null);
+  const [emails, setEmails] = useState<Email[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!canReadBilling(org.role)) return;
+    void Promise.all([
+      api<UsageView>("GET", `/v1/orgs/${org.id}/usage?include=daily,entitlements`),
+      api<{ items: Email[] }>("GET", `/v1/orgs/${org.id}/emails?limit=10`),
+    ]).then(
+      ([view, sent]) => {
+        setUsage(view);
+        setEmails(sent.items);
+      },
+      (caught: Error) => setError(caught.message),
+    );
+  }, [org]);
+
+  if (!canReadBilling(org.role)) return <NoBilling org={org} />;
+  if (!usage) return <p className="loading">{error ?? "Loading usage…"}</p>;
+
+  return (
+    <section aria-labelledby="usage-title">
+      <h1 id="usage-title">Usage</h1>
+      <p>
+        This cycle: {day(usage.cycle.start)} – {day(usage.cycle.end)}
+        {usage.plan ? `, on ${usage.plan}` : ", with no plan (all usage paid from credits)"}.
+      </p>
+
+      <h2>Entitlements</h2>
+      <ul className="entitlements">
+        {Object.entries(usage.entitlements).map(([action, entitlement]) => (
+          <li key={action} className={entitlement.allowed ? "allowed" : "blocked"}>
+            <strong>{actionNames[action] ?? action}:</strong> {entitlement.allowed ? "allowed" : "blocked"}
+            {!entitlement.allowed && (
+              <>
+                {" "}
+                — {entitlement.reason?.replaceAll("_", " ")}. <em>{entitlement.fix}</em>
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+
+      <div className="metrics">
+        {metrics.map((metric) => (
+          <MetricCard key={metric} metric={metric} usage={usage} />
+        ))}
+      </div>
+
+      <h2>Emails</h2>
+      {emails.length === 0 ? (
+        <p>No emails sent this far.</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Date</th>
+                <th scope="col">Subject</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {emails.map((email) => (
+                <tr key={email.id}>
+                  <td>{day(email.sent_at ?? email.created_at)}</td>
+                  <td>{email.subject}</td>
+                  <td>{email.status}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function MetricCard({ metric, usage }: { metric: Metric; usage: UsageView }) {
+  const figures = usage.metrics[metric];
+  const percent = figures.percent;
+  const forecast = figures.forecast;
+  return (
+    <article className="card" aria-labelledby={`metric-${metric}`}>
+      <h3 id={`metric-${metric}`}>{metricNames[metric]}</h3>
+      <p>
+        {amount(figures.used)} of {amount(figures.included)} {figures.unit}
+        {percent !== null && ` (${percent}%)`}
+      </p>
+      <progress
+        max={100}
+        value={Math.min(percent ?? (figures.used > 0 ? 100 : 0), 100)}
+        aria-label={`${metricNames[metric]} used`}
+        className={percent !== null && percent >= 90 ? "high" : ""}
+      />
+      {figures.overage > 0 && (
+        <p>
+          Overage {amount(figures.overage)} {figures.unit}: {credits(figures.overage_cost)} credits
+        </p>
+      )}
+      <p className="hint">
+        At this rate: {amount(forecast.at_cycle_end)} {figures.unit} by the cycle's end
+        {forecast.quota_reached_on ? `; the quota is reached on ${day(forecast.quota_reached_on)}` : ""}.
+      </p>
+      <DailyChart series={usage.daily[metric]} label={metricNames[metric]} />
+    </article>
+  );
+}
+
+function DailyChart({ series, label }: { series: UsageView["daily"][Metric]; label: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    const xs = series.days.map((point) => Date.parse(`${point.day}T00:00:00Z`) / 1000);
+    const ys = series.days.map((point) => point.value);
+    const chart = new uPlot(
+      {
+        width: Math.max(element.clientWidth, 240),
+        height: 140,
+        legend: { show: false },
+        scales: { x: { time: true } },
+        axes: [{}, { size: 50 }],
+        series: [{}, { label: `${label} (${series.unit})`, stroke: "#3355cc", fill: "rgba(51,85,204,0.15)" }],
+      },
+      [xs, ys],
+      element,
+    );
+    return () => chart.destroy();
+  }, [series, label]);
+  return <div ref={box} className="chart" role="img" aria-label={`${label} per day this cycle`} />;
+}

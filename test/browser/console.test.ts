@@ -1,0 +1,135 @@
+import type { Browser as Chromium, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeEachEngine, makeTeam } from "../support/app.js";
+import { chromiumAvailable, launchChromium, screenshotPath } from "../support/browser.js";
+
+const runs = chromiumAvailable();
+const PASSWORD = "correct horse battery";
+
+describeEachEngine("the web console in a browser", (ctx) => {
+  let chromium: Chromium;
+  beforeAll(async () => {
+    if (runs) chromium = await launchChromium();
+  });
+  afterAll(async () => {
+    await chromium?.close();
+  });
+
+  async function signIn(page: Page, email: string, path: string) {
+    await page.goto(`${ctx.url}${path}`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  async function pay(page: Page, card: string) {
+    await page.getByLabel("Card number").fill(card);
+    await page.getByLabel(/Expir/).fill("12 / 30");
+    await page.getByLabel("CVC").fill("123");
+    await page.getByRole("button", { name: "Pay" }).click();
+  }
+
+  it.runIf(runs)(
+    "an owner signs in, subscribes to Team yearly, and buys 250 credits seeing 300.00 with French VAT first",
+    async () => {
+      const team = await makeTeam(ctx.app);
+      await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { country: "FR" });
+      const page = await chromium.newPage({ viewport: { width: 390, height: 844 } });
+      try {
+        // A signed-out visit to the Plans page asks to sign in, then comes back to it.
+        await signIn(page, team.owner.user.email, `/plans?org=${team.org.id}`);
+        await page.getByRole("heading", { name: "Plans", exact: true }).waitFor();
+        expect(page.url()).toContain(`/plans?org=${team.org.id}`);
+        expect(await page.textContent("main")).toContain("Your plan never changes by itself");
+        await page.screenshot({ path: screenshotPath(`console-plans-${ctx.engine}`), fullPage: true });
+
+        await page.getByRole("button", { name: /Annual/ }).click();
+        const teamCard = page.getByRole("article", { name: /^Team/ });
+        expect(await teamCard.textContent()).toContain("$79.20");
+        expect(await teamCard.textContent()).toContain("billed $950.40 yearly");
+        expect(await teamCard.textContent()).toContain("then 0.003 credits per MAU");
+        await teamCard.getByRole("button", { name: "Subscribe" }).click();
+
+        // Stripe Checkout (the emulator's page): a declined card changes nothing.
+        await page.waitForURL(/\/checkout\//);
+        expect(await page.textContent("body")).toContain("950.40 USD");
+        await page.getByLabel("Country").selectOption("FR");
+        await pay(page, "4000 0000 0000 0002");
+        await page.getByText("Your card was declined.").waitFor();
+        expect((await team.owner.request("GET", `/v1/orgs/${team.org.id}/subscription`)).json().source).toBe(
+          "trial",
+        );
+        await pay(page, "4242 4242 4242 4242");
+
+        await page.waitForURL(/\/plans\?.*checkout=success/);
+        await page.getByText("Payment received").first().waitFor();
+        await page.getByRole("article", { name: /^Team.*Current plan/ }).waitFor();
+        expect(
+          (await team.owner.request("GET", `/v1/orgs/${team.org.id}/subscription`)).json(),
+        ).toMatchObject({
+          plan: "team",
+          interval: "year",
+          status: "active",
+        });
+        await page.screenshot({ path: screenshotPath(`console-subscribed-${ctx.engine}`), fullPage: true });
+
+        // Credits: a custom amount, its total with tax before paying, then the balance and history.
+        await page.getByRole("link", { name: "Credits", exact: true }).click();
+        await page.getByRole("heading", { name: "Credits", exact: true }).waitFor();
+        await page.getByLabel("Custom amount").fill("250");
+        await page.getByText("Total $300.00").waitFor();
+        expect(await page.textContent(".estimate")).toContain("$250.00 + $50.00 tax (FR 20%)");
+        await page.getByRole("button", { name: "Buy credits" }).click();
+        await page.waitForURL(/\/checkout\//);
+        expect(await page.textContent("body")).toContain("300.00 USD");
+        await pay(page, "4242 4242 4242 4242");
+        await page.waitForURL(/\/credits\?/);
+        await page.getByText("250.00 credits added").waitFor();
+        await page.getByTestId("available").getByText("250.00").first().waitFor();
+        const row = page.getByRole("row", { name: /purchase/ });
+        expect(await row.textContent()).toContain("250.00");
+        await page.screenshot({ path: screenshotPath(`console-credits-${ctx.engine}`), fullPage: true });
+        const figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
+        expect(figures).toMatchObject({ available: "250.000000", total: "250.000000" });
+
+        // Usage: bars, forecast and entitlements, in two requests.
+        await page.getByRole("link", { name: "Usage", exact: true }).click();
+        await page.getByRole("heading", { name: "Entitlements" }).waitFor();
+        expect(await page.textContent("main")).toContain("Serving updates: allowed");
+        await page.screenshot({ path: screenshotPath(`console-usage-${ctx.engine}`), fullPage: true });
+      } finally {
+        await page.close();
+      }
+    },
+    90_000,
+  );
+
+  it.runIf(runs)(
+    "a member sees no billing; an admin reads it without buying or changing anything",
+    async () => {
+      const team = await makeTeam(ctx.app);
+      const member = await chromium.newPage({ viewport: { width: 390, height: 844 } });
+      const admin = await chromium.newPage();
+      try {
+        await signIn(member, team.member.user.email, `/credits?org=${team.org.id}`);
+        await member.getByText(/visible to its owners, billing admins and admins/).waitFor();
+        expect(await member.getByRole("button", { name: "Buy credits" }).count()).toBe(0);
+        await member.getByRole("link", { name: "Plans", exact: true }).click();
+        await member.getByText(/visible to its owners, billing admins and admins/).waitFor();
+        expect(await member.getByRole("button", { name: "Subscribe" }).count()).toBe(0);
+        await member.screenshot({ path: screenshotPath(`console-member-${ctx.engine}`), fullPage: true });
+
+        await signIn(admin, team.admin.user.email, `/plans?org=${team.org.id}`);
+        await admin.getByRole("heading", { name: "Plans", exact: true }).waitFor();
+        await admin.getByText("Only owners and billing admins can change the plan.").waitFor();
+        expect(await admin.getByRole("button", { name: "Subscribe" }).count()).toBe(0);
+        await admin.getByRole("link", { name: "Credits", exact: true }).click();
+        await admin.getByText("Only owners and billing admins can buy credits.").waitFor();
+      } finally {
+        await member.close();
+        await admin.close();
+      }
+    },
+    60_000,
+  );
+});
