@@ -67,7 +67,7 @@ const commands: Record<string, Command> = {
     const lines = [
       "",
       `  Meterline is running at ${meterline.url}`,
-      `  API reference: ${meterline.url}/docs   health: ${meterline.url}/healthz`,
+      `  Console: ${meterline.url}/plans   API reference: ${meterline.url}/docs   health: ${meterline.url}/healthz`,
       `  Database: ${config.database.engine === "postgres" ? "PostgreSQL" : `PGlite in ${config.database.dataDir}`}`,
       `  Stripe: ${meterline.stripeEmulator ? `local emulator at ${meterline.stripeEmulator.url} (test card 4242 4242 4242 4242)` : (config.stripe.apiUrl ?? "api.stripe.com")}`,
     ];
