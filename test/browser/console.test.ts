@@ -92,6 +92,29 @@ describeEachEngine("the web console in a browser", (ctx) => {
         const figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
         expect(figures).toMatchObject({ available: "250.000000", total: "250.000000" });
 
+        // The switcher: another organization of the owner keeps its own plan and credits.
+        const second = (await team.owner.request("POST", "/v1/orgs", { name: "Second Org" })).json();
+        await page.reload();
+        await page.getByLabel("Organization").selectOption(second.id);
+        await page.waitForURL(new RegExp(`/credits\\?org=${second.id}`));
+        await page.getByTestId("available").getByText("0.00").first().waitFor();
+        await page.getByRole("link", { name: "Plans", exact: true }).click();
+        await page.getByText("Second Org is on a free trial of Solo").waitFor();
+        expect(await page.getByRole("button", { name: "Subscribe" }).count()).toBe(4);
+
+        // A custom plan request from the Plans page.
+        await page.getByRole("button", { name: "Contact us" }).click();
+        await page.getByLabel("Message").fill("40M MAU and SSO, please.");
+        await page.getByRole("button", { name: "Send" }).click();
+        await page.getByText("Thanks: our team will write to you soon.").waitFor();
+        const requests = await ctx.db.kysely
+          .selectFrom("contact_requests")
+          .selectAll()
+          .where("org_id", "=", second.id)
+          .execute();
+        expect(requests.map((request) => request.message)).toEqual(["40M MAU and SSO, please."]);
+        await page.getByLabel("Organization").selectOption(team.org.id);
+
         // Usage: bars, forecast and entitlements, in two requests.
         await page.getByRole("link", { name: "Usage", exact: true }).click();
         await page.getByRole("heading", { name: "Entitlements" }).waitFor();

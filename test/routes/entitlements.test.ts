@@ -74,6 +74,25 @@ describeEachEngine("usage and entitlements", (ctx) => {
     expect(daily.days.reduce((sum: number, point: { value: number }) => sum + point.value, 0)).toBe(1500);
   });
 
+  it("gives the console's Usage page its data in one request: usage, daily series and entitlements", async () => {
+    const team = await setup();
+    await ingest(team.ingestKey, devices(team.org.id, "ios", 0, 1200));
+    const url = `/v1/orgs/${team.org.id}/usage`;
+    const plain = (await team.owner.request("GET", url)).json();
+    expect(plain.daily).toBeUndefined();
+    expect(plain.entitlements).toBeUndefined();
+    const full = (await team.owner.request("GET", `${url}?include=daily,entitlements`)).json();
+    expect(full.metrics.mau.used).toBe(1200);
+    expect(full.daily.mau.unit).toBe("MAU");
+    expect(full.daily.mau.days.reduce((sum: number, point: { value: number }) => sum + point.value, 0)).toBe(
+      1200,
+    );
+    expect(Object.keys(full.daily).sort()).toEqual(["bandwidth", "build_minutes", "mau", "storage"]);
+    expect(full.entitlements.serve_update).toEqual({ allowed: true, reason: null, fix: null });
+    const bad = await team.owner.request("GET", `${url}?include=everything`);
+    expect(expectError(bad, 400, "invalid_request").message).toContain("include");
+  });
+
   it("denies serve_update at 2,001 MAU on the trial with the reason and a fix, within a second; uploads stay allowed", async () => {
     const team = await setup();
     await ingest(team.ingestKey, devices(team.org.id, "app", 0, 2000));
