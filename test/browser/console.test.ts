@@ -134,7 +134,13 @@ describeEachEngine("the web console in a browser", (ctx) => {
       const member = await chromium.newPage({ viewport: { width: 390, height: 844 } });
       const admin = await chromium.newPage();
       try {
-        await signIn(member, team.member.user.email, `/credits?org=${team.org.id}`);
+        // By keyboard alone: the email field, Tab to the password, Enter to sign in.
+        await member.goto(`${ctx.url}/credits?org=${team.org.id}`);
+        await member.getByLabel("Email").focus();
+        await member.keyboard.type(team.member.user.email);
+        await member.keyboard.press("Tab");
+        await member.keyboard.type(PASSWORD);
+        await member.keyboard.press("Enter");
         await member.getByText(/visible to its owners, billing admins and admins/).waitFor();
         expect(await member.getByRole("button", { name: "Buy credits" }).count()).toBe(0);
         await member.getByRole("link", { name: "Plans", exact: true }).click();

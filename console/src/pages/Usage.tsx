@@ -38,7 +38,10 @@ export function Usage({ org }: { org: OrgContext }) {
       <h1 id="usage-title">Usage</h1>
       <p>
         This cycle: {day(usage.cycle.start)} – {day(usage.cycle.end)}
-        {usage.plan ? `, on ${usage.plan}` : ", with no plan (all usage paid from credits)"}.
+        {usage.plan
+          ? `, on ${usage.plan.charAt(0).toUpperCase()}${usage.plan.slice(1)}`
+          : ", with no plan (all usage paid from credits)"}
+        .
       </p>
 
       <h2>Entitlements</h2>
@@ -91,8 +94,12 @@ export function Usage({ org }: { org: OrgContext }) {
   );
 }
 
+/** Units as a person reads them next to a number. */
+const unitNames: Record<string, string> = { minute: "minutes" };
+
 function MetricCard({ metric, usage }: { metric: Metric; usage: UsageView }) {
-  const figures = usage.metrics[metric];
+  const figures = { ...usage.metrics[metric] };
+  figures.unit = unitNames[figures.unit] ?? figures.unit;
   const percent = figures.percent;
   const forecast = figures.forecast;
   return (
@@ -117,24 +124,45 @@ function MetricCard({ metric, usage }: { metric: Metric; usage: UsageView }) {
         At this rate: {amount(forecast.at_cycle_end)} {figures.unit} by the cycle's end
         {forecast.quota_reached_on ? `; the quota is reached on ${day(forecast.quota_reached_on)}` : ""}.
       </p>
-      <DailyChart series={usage.daily[metric]} label={metricNames[metric]} />
+      <DailyChart series={usage.daily[metric]} cycle={usage.cycle} label={metricNames[metric]} />
     </article>
   );
 }
 
-function DailyChart({ series, label }: { series: UsageView["daily"][Metric]; label: string }) {
+/** Each day of the cycle up to today, with its value (0 for a day without usage). */
+function cycleDays(series: UsageView["daily"][Metric], cycle: UsageView["cycle"]): [number[], number[]] {
+  const values = new Map(series.days.map((point) => [point.day, point.value]));
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const last = Math.min(Date.parse(cycle.end), Date.now());
+  for (let at = Date.parse(cycle.start); at < last; at += 86_400_000) {
+    xs.push(at / 1000);
+    ys.push(values.get(new Date(at).toISOString().slice(0, 10)) ?? 0);
+  }
+  return [xs, ys];
+}
+
+function DailyChart({
+  series,
+  cycle,
+  label,
+}: {
+  series: UsageView["daily"][Metric];
+  cycle: UsageView["cycle"];
+  label: string;
+}) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = box.current;
     if (!element) return;
-    const xs = series.days.map((point) => Date.parse(`${point.day}T00:00:00Z`) / 1000);
-    const ys = series.days.map((point) => point.value);
+    const [xs, ys] = cycleDays(series, cycle);
     const chart = new uPlot(
       {
         width: Math.max(element.clientWidth, 240),
         height: 140,
         legend: { show: false },
-        scales: { x: { time: true } },
+        // The whole cycle, however few of its days have passed.
+        scales: { x: { time: true, range: [Date.parse(cycle.start) / 1000, Date.parse(cycle.end) / 1000] } },
         axes: [{}, { size: 50 }],
         series: [{}, { label: `${label} (${series.unit})`, stroke: "#3355cc", fill: "rgba(51,85,204,0.15)" }],
       },
@@ -142,6 +170,6 @@ function DailyChart({ series, label }: { series: UsageView["daily"][Metric]; lab
       element,
     );
     return () => chart.destroy();
-  }, [series, label]);
+  }, [series, cycle, label]);
   return <div ref={box} className="chart" role="img" aria-label={`${label} per day this cycle`} />;
 }
