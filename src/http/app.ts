@@ -12,7 +12,7 @@ import {
 import { CSRF_HEADER, registerAuth, SESSION_COOKIE } from "./auth.js";
 import type { AppDeps } from "./deps.js";
 import { registerErrorHandlers } from "./errors.js";
-import { keyRateLimiters } from "./rateLimits.js";
+import { rateLimiters } from "./rateLimits.js";
 import { authRoutes } from "./routes/auth.js";
 import { consoleRoutes } from "./routes/console.js";
 import { creditRoutes } from "./routes/credits.js";
@@ -79,17 +79,17 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { deps });
   await app.register(consoleRoutes);
 
-  const limiters = keyRateLimiters();
+  const limiters = rateLimiters();
   await app.register(async (api) => {
     await registerAuth(api, deps);
-    await api.register(authRoutes, { deps });
+    await api.register(authRoutes, { deps, limiters });
     await api.register(orgRoutes, { deps });
     await api.register(usageRoutes, { deps, limiters });
     await api.register(entitlementRoutes, { deps, limiters });
     await api.register(planRoutes, { deps });
-    await api.register(creditRoutes, { deps });
+    await api.register(creditRoutes, { deps, limiters });
     await api.register(emailRoutes, { deps });
-    await api.register(subscriptionRoutes, { deps });
+    await api.register(subscriptionRoutes, { deps, limiters });
     await api.register(stripeWebhookRoutes, { deps });
   });
 

@@ -147,6 +147,8 @@ export async function signUp(
   const response = await app.inject({
     method: "POST",
     url: "/v1/auth/signup",
+    // Each simulated person signs up from an address of their own, as people do.
+    remoteAddress: `10.${counter % 250}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
     payload: { email, password: "correct horse battery", name: fields.name ?? "Test User" },
   });
   if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);

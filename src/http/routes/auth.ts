@@ -6,12 +6,16 @@ import { endSession } from "../../services/sessions.js";
 import { logIn, signUp } from "../../services/signUp.js";
 import { clearSessionCookies, currentUser, setSessionCookies } from "../auth.js";
 import type { AppDeps } from "../deps.js";
+import { type RateLimiters, spend } from "../rateLimits.js";
 import { email, errorResponses, role } from "../schemas.js";
 
 const user = z.object({ id: z.string(), email: z.string(), name: z.string() });
 const signedIn = z.object({ user, csrf_token: z.string() });
 
-export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLimiters }> = async (
+  app,
+  { deps, limiters },
+) => {
   const db = deps.db.kysely;
 
   app.post(
@@ -30,7 +34,15 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, 
       },
     },
     async (request, reply) => {
-      const result = await signUp({ db, ...request.body, now: deps.clock.now() });
+      const now = deps.clock.now();
+      spend({
+        limiter: limiters.signupPerAddress,
+        key: request.ip,
+        reply,
+        now,
+        what: "sign-ups from this address",
+      });
+      const result = await signUp({ db, ...request.body, now });
       setSessionCookies(reply, deps, result.session);
       return reply.code(201).send({ user: result.user, csrf_token: result.session.csrfToken });
     },
@@ -48,7 +60,17 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, 
       },
     },
     async (request, reply) => {
-      const result = await logIn({ db, ...request.body, now: deps.clock.now() });
+      const now = deps.clock.now();
+      spend({
+        limiter: limiters.loginPerAddress,
+        key: request.ip,
+        reply,
+        now,
+        what: "sign-ins from this address",
+      });
+      const email = request.body.email.toLowerCase();
+      spend({ limiter: limiters.loginPerEmail, key: email, reply, now, what: "sign-ins to this account" });
+      const result = await logIn({ db, ...request.body, now });
       setSessionCookies(reply, deps, result.session);
       return { user: result.user, csrf_token: result.session.csrfToken };
     },

@@ -14,6 +14,7 @@ import { getOrg } from "../../services/orgDirectory.js";
 import { readCreditEntries, readCredits } from "../../services/readCredits.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
+import { type RateLimiters, spend } from "../rateLimits.js";
 import { country, errorResponses, orgParams, timestamp } from "../schemas.js";
 
 const credits = z.string().describe('credits, a decimal string with six decimals: "12.500000"');
@@ -84,7 +85,10 @@ const amount = z
   ])
   .transform((value) => parseCredits(String(value)) ?? 0n);
 
-export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLimiters }> = async (
+  app,
+  { deps, limiters },
+) => {
   const db = deps.db.kysely;
   const { catalog } = deps.config;
 
@@ -270,10 +274,17 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
         response: { 200: z.object({ checkout_url: z.string(), session_id: z.string() }), ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { user } = await orgAccess(request, deps, {
         orgId: request.params.org,
         permission: "billing:write",
+      });
+      spend({
+        limiter: limiters.checkoutPerOrg,
+        key: request.params.org,
+        reply,
+        now: deps.clock.now(),
+        what: "checkouts of this organization",
       });
       const { checkoutUrl, sessionId } = await startCreditCheckout({
         db,

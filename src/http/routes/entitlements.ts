@@ -4,10 +4,10 @@ import { actions } from "../../domain/entitlements.js";
 import { issuedId } from "../../domain/text.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
-import { type KeyRateLimiters, spend } from "../rateLimits.js";
+import { type RateLimiters, spend } from "../rateLimits.js";
 import { entitlementView, errorResponses, orgParams, timestamp } from "../schemas.js";
 
-export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRateLimiters }> = async (
+export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLimiters }> = async (
   app,
   { deps, limiters },
 ) => {

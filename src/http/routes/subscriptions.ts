@@ -11,6 +11,7 @@ import { requestCustomPlan } from "../../services/requestCustomPlan.js";
 import { startSubscriptionCheckout } from "../../services/startSubscriptionCheckout.js";
 import { orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
+import { type RateLimiters, spend } from "../rateLimits.js";
 import { errorResponses, orgParams, timestamp } from "../schemas.js";
 
 const subscription = z.object({
@@ -49,7 +50,10 @@ function subscriptionView(standing: PlanStanding): z.output<typeof subscription>
   };
 }
 
-export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLimiters }> = async (
+  app,
+  { deps, limiters },
+) => {
   const db = deps.db.kysely;
   const { catalog, publicUrl } = deps.config;
   const stripe = deps.stripe.gateway;
@@ -92,10 +96,17 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = asyn
         response: { 200: z.object({ checkout_url: z.string(), session_id: z.string() }), ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { user } = await orgAccess(request, deps, {
         orgId: request.params.org,
         permission: "billing:write",
+      });
+      spend({
+        limiter: limiters.checkoutPerOrg,
+        key: request.params.org,
+        reply,
+        now: deps.clock.now(),
+        what: "checkouts of this organization",
       });
       const { checkoutUrl, sessionId } = await startSubscriptionCheckout({
         db,

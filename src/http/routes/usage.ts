@@ -8,7 +8,7 @@ import { readCycleDaily, readDailyUsage, readUsage, summarizeUsage } from "../..
 import { MAX_BATCH, recordUsage } from "../../services/recordUsage.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
-import { type KeyRateLimiters, spend } from "../rateLimits.js";
+import { type RateLimiters, spend } from "../rateLimits.js";
 import { entitlementView, errorResponses, orgParams, timestamp } from "../schemas.js";
 
 const metricUsage = z.object({
@@ -56,7 +56,7 @@ const usageEvent = z
       "device_id (mau only), value (bytes or seconds; not for mau)} — each validated on its own",
   );
 
-export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: KeyRateLimiters }> = async (
+export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLimiters }> = async (
   app,
   { deps, limiters },
 ) => {
