@@ -1,6 +1,9 @@
 import fc from "fast-check";
 import { sql } from "kysely";
+import pino from "pino";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { createApp } from "../../src/http/app.js";
 import { signWebhookPayload } from "../../src/stripe/webhookSignature.js";
 import { describeEachEngine, expectError, makeOrg, makeTeam, signUp } from "../support/app.js";
 import {
@@ -479,6 +482,17 @@ describeEachEngine("plans and subscriptions", (ctx) => {
       await forgetEvents(org.id, events);
       const now = Math.floor(ctx.clock.now().getTime() / 1000);
       const reserialized = JSON.stringify(JSON.parse(created.payload), null, 2);
+      const genuine = signWebhookPayload({
+        payload: created.payload,
+        secret: ctx.webhookSecret,
+        timestamp: now,
+      });
+      // One byte of the body changed under the genuine signature: a digit of the event's time.
+      const at = created.payload.indexOf('"created":') + '"created":'.length;
+      const digit = created.payload.charAt(at + 1);
+      const oneByte = `${created.payload.slice(0, at + 1)}${digit === "9" ? "8" : "9"}${created.payload.slice(at + 2)}`;
+      expect(oneByte).not.toBe(created.payload);
+      expect(oneByte.length).toBe(created.payload.length);
       const attempts = [
         { name: "unsigned", send: () => deliverWebhook(ctx, created.payload, { header: "" }) },
         {
@@ -496,6 +510,7 @@ describeEachEngine("plans and subscriptions", (ctx) => {
               }),
             }),
         },
+        { name: "one byte changed", send: () => deliverWebhook(ctx, oneByte, { header: genuine }) },
         { name: "301 s old", send: () => deliverWebhook(ctx, created.payload, { timestamp: now - 301 }) },
         { name: "301 s ahead", send: () => deliverWebhook(ctx, created.payload, { timestamp: now + 301 }) },
       ];
@@ -515,7 +530,63 @@ describeEachEngine("plans and subscriptions", (ctx) => {
       // 299 s old is inside the tolerance.
       const fresh = await deliverWebhook(ctx, created.payload, { timestamp: now - 299 });
       expect(fresh.statusCode).toBe(200);
-      expect((await owner.request("GET", `/v1/orgs/${org.id}/subscription`)).json().plan).toBe("maker");
+      expect(fresh.json()).toEqual({ received: true, duplicate: false });
+      const subscribed = (await owner.request("GET", `/v1/orgs/${org.id}/subscription`)).json();
+      expect(subscribed.plan).toBe("maker");
+
+      // The same event id again, however well signed, is a no-op 200.
+      const replay = await deliverWebhook(ctx, created.payload);
+      expect(replay.statusCode).toBe(200);
+      expect(replay.json()).toEqual({ received: true, duplicate: true });
+      expect((await owner.request("GET", `/v1/orgs/${org.id}/subscription`)).json()).toEqual(subscribed);
+    });
+
+    it("accepts both the old and the new secret while a secret is rotated", async () => {
+      const oldSecret = `whsec_old_${Date.now()}`;
+      const rotating = await createApp({
+        // The app is handed the suite's database; the config's own is never opened.
+        config: loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url }),
+        db: ctx.db,
+        clock: ctx.clock,
+        logger: pino({ level: "silent" }),
+        stripe: { gateway: ctx.stripe, webhookSecrets: [oldSecret, ctx.webhookSecret] },
+        entitlements: ctx.entitlements,
+      });
+      try {
+        const owner = await signUp(ctx.app);
+        const org = await makeOrg(owner);
+        await subscribe(ctx, owner, org.id, { plan: "maker", interval: "month" });
+        const events = await eventsOfCustomer(ctx, await customerOf(org.id));
+        const [first, second] = events;
+        if (!first || !second) throw new Error("expected two events");
+        await forgetEvents(org.id, events);
+        const send = (payload: string, secret: string) =>
+          rotating.inject({
+            method: "POST",
+            url: "/v1/webhooks/stripe",
+            headers: {
+              "content-type": "application/json",
+              "stripe-signature": signWebhookPayload({
+                payload,
+                secret,
+                timestamp: Math.floor(ctx.clock.now().getTime() / 1000),
+              }),
+            },
+            payload,
+          });
+        expect((await send(first.payload, oldSecret)).json()).toEqual({ received: true, duplicate: false });
+        expect((await send(second.payload, ctx.webhookSecret)).json()).toEqual({
+          received: true,
+          duplicate: false,
+        });
+        expect((await send(first.payload, ctx.webhookSecret)).json()).toEqual({
+          received: true,
+          duplicate: true,
+        });
+        expect((await send(first.payload, "whsec_neither")).statusCode).toBe(400);
+      } finally {
+        await rotating.close();
+      }
     });
 
     it("accepts an event for no known organization and records it once", async () => {
