@@ -3,6 +3,12 @@ export function isUniqueViolation(error: unknown): boolean {
   return sqlState(error) === "23505";
 }
 
+/** A deadlock or a serialization failure: PostgreSQL undid the transaction, which may run again. */
+export function isTransientConflict(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === "40P01" || state === "40001";
+}
+
 /** A row naming something that does not exist (an unknown organization). */
 export function isForeignKeyViolation(error: unknown): boolean {
   return sqlState(error) === "23503";

@@ -3,6 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import type { Database } from "../../src/config.js";
 import type { Db } from "../../src/db/client.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { freePort } from "../../src/freePort.js";
@@ -21,6 +22,8 @@ export interface TestContext {
   app: FastifyInstance;
   url: string;
   db: Db;
+  /** Where `db` lives, for a second process-like connection to the same database. */
+  database: Database;
   /** The app's clock: the system's, moved by `offsetMs` (tests that move it put it back). */
   clock: Clock & { offsetMs: number };
   /** A local Stripe emulator the app talks to through the SDK, delivering to the app's webhook. */
@@ -60,6 +63,7 @@ export function describeEachEngine(
         const database = await createTestDatabase(engine);
         drop = database.drop;
         ctx.db = database.db;
+        ctx.database = database.config;
         const port = await freePort();
         ctx.url = `http://127.0.0.1:${port}`;
         const apiKey = `sk_test_${randomBytes(8).toString("hex")}`;
