@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { saveSubscription } from "../src/db/subscriptionRepo.js";
 import { buildCatalog } from "../src/domain/catalog.js";
 import { minBig } from "../src/domain/money.js";
 import { fulfillCreditPurchase } from "../src/services/buyCredits.js";
@@ -15,14 +16,20 @@ import type { StripeGateway } from "../src/stripe/gateway.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 const engines = await availableEngines();
+/** Operations per sequence: short in `npm test`, long in `npm run test:long` (MODEL_MAX_OPS). */
+const MAX_OPS = Number(process.env.MODEL_MAX_OPS ?? 14);
+let checked = 0;
 const catalog = buildCatalog();
 const MINUTE = 60_000;
 const TRIAL_MAU = 2_000n;
+const planMau = (plan: string) =>
+  BigInt(catalog.plans.find((candidate) => candidate.id === plan)?.quotas.mau ?? 0);
 const MICROS_PER_MAU = 3_000n; // the first MAU tier, 0.003 credit: the model stays inside it
 
 type Op =
   | { kind: "grant"; credits: number; expiresInMinutes: number }
   | { kind: "purchase"; credits: number }
+  | { kind: "plan"; plan: "solo" | "maker" | "team" }
   | { kind: "refund"; purchase: number; percent: number }
   | { kind: "usage"; devices: number }
   | { kind: "wait"; minutes: number }
@@ -35,6 +42,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     expiresInMinutes: fc.integer({ min: 1, max: 90 }),
   }),
   fc.record({ kind: fc.constant("purchase" as const), credits: fc.integer({ min: 1, max: 20 }) }),
+  fc.record({
+    kind: fc.constant("plan" as const),
+    plan: fc.constantFrom("solo" as const, "maker" as const, "team" as const),
+  }),
   fc.record({
     kind: fc.constant("refund" as const),
     purchase: fc.nat({ max: 9 }),
@@ -51,6 +62,8 @@ class Model {
   /** Purchases: their grant, what was paid and refunded (cents), and what refunds took back. */
   purchases: { grant: number; paidCents: bigint; refundedCents: bigint; takenBack: bigint }[] = [];
   devices = 0n;
+  /** MAU included by the plan: the trial's until a plan is chosen. */
+  included = TRIAL_MAU;
   charged = 0n;
   balance = 0n;
   #seq = 0;
@@ -86,7 +99,7 @@ class Model {
   }
 
   consume(at: number) {
-    const over = this.devices > TRIAL_MAU ? this.devices - TRIAL_MAU : 0n;
+    const over = this.devices > this.included ? this.devices - this.included : 0n;
     let owed = over * MICROS_PER_MAU - this.charged;
     const usable = this.grants
       .filter((g) => g.remaining > 0n && g.expiresAt > at)
@@ -220,6 +233,27 @@ for (const engine of engines) {
             await refundCredits({ db, stripe, orgId: org.id, chargeId: charge.id, now });
             model.refund(index, BigInt(charge.amountRefunded));
           }
+        } else if (next.kind === "plan") {
+          // What a sync from Stripe writes when the customer picks a plan; the cycle stays.
+          await saveSubscription(db, {
+            orgId: org.id,
+            record: {
+              id: `sbs_model_${org.id}`,
+              stripeSubscriptionId: `sub_model_${org.id}`,
+              plan: next.plan,
+              interval: "month",
+              status: "active",
+              currentPeriodStart: new Date(start - 86_400_000),
+              currentPeriodEnd: new Date(start + 30 * 86_400_000),
+              anchorDay: 1,
+              cancelAtPeriodEnd: false,
+              pastDueSince: null,
+            },
+            now,
+          });
+          model.included = planMau(next.plan);
+          await consumeOverage({ db, catalog, orgId: org.id, now });
+          model.consume(at);
         } else if (next.kind === "grant") {
           const expiresAt = at + next.expiresInMinutes * MINUTE;
           await grantCredits({
@@ -256,6 +290,7 @@ for (const engine of engines) {
           await expireCredits({ db, now });
           model.expire(at);
         }
+        checked += 1;
         const figures = await readCredits({ db, catalog, orgId: org.id, now: new Date(at) });
         expect(figures.available, `step ${step}: ${JSON.stringify(next)}`).toBe(model.available(at));
         expect(figures.balance, `step ${step}`).toBe(model.balance);
@@ -289,14 +324,16 @@ for (const engine of engines) {
         day.getUTCDate() > 20 ? 10 : day.getUTCDate(),
         1,
       );
+      checked = 0;
       await fc.assert(
-        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: MAX_OPS }), async (ops) => {
           const first = await run(ops, start);
           const replay = await run(ops, start);
           expect(replay).toEqual(first);
         }),
         { numRuns: Number(process.env.MODEL_RUNS ?? 25) },
       );
+      console.info(`credit ledger [${engine}]: ${checked} operations checked against the model`);
     }, 240_000);
   });
 }
