@@ -1,12 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { emailKinds, emailStatuses, type MemberEmailKind, memberEmailKinds } from "../../domain/emails.js";
-import {
-  type EmailView,
-  readEmailPreferences,
-  readEmails,
-  setEmailPreferences,
-} from "../../services/readEmails.js";
+import { readEmailPreferences, setEmailPreferences } from "../../services/emailPreferences.js";
+import { type EmailView, readEmails } from "../../services/readEmails.js";
 import { orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses, orgParams, timestamp } from "../schemas.js";
