@@ -60,6 +60,10 @@ function openPostgres(url: string): Db {
   });
   // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
   pool.on("error", () => {});
+  // Nor one checked out, mid-query: the pool listens for errors on idle clients only, and an
+  // 'error' event nobody listens to ends the process. The query fails, and the pool drops the
+  // broken client when it comes back.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const kysely = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     engine: "postgres",
