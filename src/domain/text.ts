@@ -2,8 +2,9 @@ import { z } from "zod";
 
 /**
  * Text a person or a program typed: no control characters (PostgreSQL refuses NUL outright, and
- * the rest have no place in a name or an id), of a bounded length, trimmed unless every
- * character counts (a device id).
+ * the rest have no place in a name or an id) and no unpaired surrogate (no encoding can store one:
+ * it would be saved as U+FFFD, not as sent), of a bounded length, trimmed unless every character
+ * counts (a device id).
  */
 export function plainText({
   max,
@@ -18,10 +19,10 @@ export function plainText({
     .min(1)
     .max(max)
     .regex(
-      multiline ? /^(?:[^\p{Cc}]|[\t\n\r])*$/u : /^[^\p{Cc}]*$/u,
+      multiline ? /^(?:[^\p{Cc}\p{Cs}]|[\t\n\r])*$/u : /^[^\p{Cc}\p{Cs}]*$/u,
       multiline
-        ? "must not contain control characters other than tabs and line breaks"
-        : "must not contain control characters",
+        ? "must not contain control characters other than tabs and line breaks, nor unpaired surrogates"
+        : "must not contain control characters nor unpaired surrogates",
     );
 }
 

@@ -158,7 +158,8 @@ export function tooOld({
 
 const identifierPattern = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
 const issuedIdPattern = /^[a-z]{2,5}_[0-9a-z]{1,60}$/;
-const controlCharacter = /\p{Cc}/u;
+/** What `plainText` refuses in a device id: control characters and unpaired surrogates. */
+const unstorableCharacter = /[\p{Cc}\p{Cs}]/u;
 const timestampPattern =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 const eventKeys = new Set(["id", "org_id", "app_id", "metric", "timestamp", "device_id", "value"]);
@@ -182,7 +183,7 @@ export function readWellFormedEvent(raw: unknown): UsageEvent | null {
   if (!occurredAt) return null;
   if (metric === "mau") {
     if (value !== undefined || typeof device_id !== "string") return null;
-    if (device_id.length < 1 || device_id.length > 256 || controlCharacter.test(device_id)) return null;
+    if (device_id.length < 1 || device_id.length > 256 || unstorableCharacter.test(device_id)) return null;
     return { id, orgId: org_id, appId: app_id, metric, occurredAt, deviceId: device_id, value: null };
   }
   if (device_id !== undefined) return null;

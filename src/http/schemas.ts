@@ -12,6 +12,8 @@ export const country = z
   .transform((value) => value.toUpperCase());
 export const role = z.enum(roles);
 export const orgParams = z.strictObject({ org: issuedId });
+/** The body of a write that takes none: nothing (or `null`) or `{}`; any field in it is unknown. */
+export const noBody = z.strictObject({}).nullish();
 /** An instant: a Date in handlers, an ISO 8601 string on the wire. */
 export const timestamp = z.codec(z.iso.datetime({ offset: true }), z.date(), {
   decode: (text) => new Date(text),

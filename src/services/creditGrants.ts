@@ -8,7 +8,7 @@ import { formatCredits, MICROS_PER_CREDIT } from "../domain/money.js";
 
 /** A purchase or a grant expires this long after it is made, unless told otherwise. */
 const GRANT_LIFETIME_MONTHS = 12;
-const MAX_GRANT = 100_000n * MICROS_PER_CREDIT;
+export const MAX_GRANT = 100_000n * MICROS_PER_CREDIT;
 
 /**
  * Grants credits by hand (a platform admin, or `meterline credits grant`): a new grant and its

@@ -8,7 +8,7 @@ import { formatCredits, formatUsd, parseCredits } from "../../domain/money.js";
 import { plainText } from "../../domain/text.js";
 import { type Metric, metrics } from "../../domain/usageEvents.js";
 import { fulfillCreditPurchase, startCreditCheckout } from "../../services/buyCredits.js";
-import { grantCredits } from "../../services/creditGrants.js";
+import { grantCredits, MAX_GRANT } from "../../services/creditGrants.js";
 import { type CreditPricing, readCreditPricing, setCreditPricing } from "../../services/creditPricing.js";
 import { getOrg } from "../../services/orgDirectory.js";
 import { readCreditEntries, readCredits } from "../../services/readCredits.js";
@@ -81,7 +81,14 @@ const amount = z
     z.number().int().positive().max(100_000),
     z
       .string()
-      .refine((text) => parseCredits(text) !== null, "must be a decimal string with at most 6 decimals"),
+      .refine((text) => parseCredits(text) !== null, "must be a decimal string with at most 6 decimals")
+      .refine(
+        (text) => {
+          const micros = parseCredits(text);
+          return micros === null || (micros > 0n && micros <= MAX_GRANT);
+        },
+        `must be more than 0 and at most ${formatCredits(MAX_GRANT)} credits`,
+      ),
   ])
   .transform((value) => parseCredits(String(value)) ?? 0n);
 
@@ -222,6 +229,13 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: Rate
     .describe(
       `whole credits: ${CREDIT_PRESETS.join(", ")} or any amount from ${MIN_CREDITS} to ${MAX_CREDITS}`,
     );
+  // A query string is text, read as a number; a JSON body's amount must be a number (not "7" or true).
+  const wholeCreditsInBody = z
+    .number()
+    .int()
+    .min(MIN_CREDITS)
+    .max(MAX_CREDITS)
+    .describe(wholeCredits.description ?? "");
 
   app.get(
     "/v1/orgs/:org/credits/estimate",
@@ -270,7 +284,7 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: Rate
         tags: ["credits"],
         summary: "Open a Stripe Checkout to buy credits (the price comes from the server: 1 credit = 1 USD)",
         params: orgParams,
-        body: z.strictObject({ amount: wholeCredits }),
+        body: z.strictObject({ amount: wholeCreditsInBody }),
         response: { 200: z.object({ checkout_url: z.string(), session_id: z.string() }), ...errorResponses },
       },
     },

@@ -9,7 +9,7 @@ import { createOrg } from "../../services/createOrg.js";
 import { editOrg, getOrg, keysOf, membersOf, revokeKey } from "../../services/orgDirectory.js";
 import { currentUser, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
-import { country, email, errorResponses, orgParams, role, timestamp } from "../schemas.js";
+import { country, email, errorResponses, noBody, orgParams, role, timestamp } from "../schemas.js";
 
 const org = z.object({
   id: z.string(),
@@ -215,6 +215,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         tags: ["api-keys"],
         summary: "Revoke a service key; it stops working at once",
         params: orgParams.extend({ key: issuedId }),
+        body: noBody,
         response: { 200: apiKey, ...errorResponses },
       },
     },

@@ -12,7 +12,7 @@ import { startSubscriptionCheckout } from "../../services/startSubscriptionCheck
 import { orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { type RateLimiters, spend } from "../rateLimits.js";
-import { errorResponses, orgParams, timestamp } from "../schemas.js";
+import { errorResponses, noBody, orgParams, timestamp } from "../schemas.js";
 
 const subscription = z.object({
   id: z.string().nullable().describe("Meterline's id of the subscription; it stays through plan changes"),
@@ -158,6 +158,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters
         tags: ["subscriptions"],
         summary: "Cancel at the end of the paid period",
         params: orgParams,
+        body: noBody,
         response: { 200: subscription, ...errorResponses },
       },
     },
@@ -182,6 +183,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters
         tags: ["subscriptions"],
         summary: "A link to Stripe's billing portal (payment method, invoices)",
         params: orgParams,
+        body: noBody,
         response: { 200: z.object({ url: z.string() }), ...errorResponses },
       },
     },
