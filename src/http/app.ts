@@ -11,7 +11,7 @@ import {
 } from "fastify-type-provider-zod";
 import { CSRF_HEADER, registerAuth, SESSION_COOKIE } from "./auth.js";
 import type { AppDeps } from "./deps.js";
-import { registerErrorHandlers } from "./errors.js";
+import { frameworkErrorHandler, registerErrorHandlers, registerJsonParser } from "./errors.js";
 import { rateLimiters } from "./rateLimits.js";
 import { authRoutes } from "./routes/auth.js";
 import { consoleRoutes } from "./routes/console.js";
@@ -39,10 +39,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: newRequestId,
     logController: new LogController({ requestIdLogLabel: "request_id" }),
     bodyLimit: BODY_LIMIT_BYTES,
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandlers(app);
+  registerJsonParser(app);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

@@ -42,6 +42,35 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",
 };
 
+/**
+ * Errors Fastify meets before any route runs (a malformed or overlong URL): answered in the
+ * same shape as every other error.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  reply.header("x-request-id", request.id);
+  return send(reply, request, "invalid_request", `The address is not valid: ${error.message}`);
+}
+
+/**
+ * JSON bodies decoded strictly: bytes that are not UTF-8 are refused rather than read as U+FFFD
+ * and stored; then Fastify's own parser, which refuses `__proto__` and `constructor` keys.
+ */
+export function registerJsonParser(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser("error", "error");
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    let text: string;
+    try {
+      text = decoder.decode(body as Buffer);
+    } catch {
+      done(new AppError("invalid_request", "body: not valid UTF-8"), undefined);
+      return;
+    }
+    parse(request, text, done);
+  });
+}
+
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {

@@ -7,7 +7,7 @@ import { logIn, signUp } from "../../services/signUp.js";
 import { clearSessionCookies, currentUser, setSessionCookies } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { type RateLimiters, spend } from "../rateLimits.js";
-import { email, errorResponses, role } from "../schemas.js";
+import { email, errorResponses, noBody, role } from "../schemas.js";
 
 const user = z.object({ id: z.string(), email: z.string(), name: z.string() });
 const signedIn = z.object({ user, csrf_token: z.string() });
@@ -27,7 +27,11 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
         summary: "Create an account and sign in",
         body: z.strictObject({
           email,
-          password: z.string().min(10, "must be at least 10 characters").max(200),
+          password: z
+            .string()
+            .min(10, "must be at least 10 characters")
+            .max(200)
+            .regex(/^\P{Cs}*$/u, "must not contain unpaired surrogates"),
           name: plainText({ max: 200 }),
         }),
         response: { 201: signedIn, ...errorResponses },
@@ -79,7 +83,12 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
   app.post(
     "/v1/auth/logout",
     {
-      schema: { tags: ["auth"], summary: "End this session", response: { 204: z.null(), ...errorResponses } },
+      schema: {
+        tags: ["auth"],
+        summary: "End this session",
+        body: noBody,
+        response: { 204: z.null(), ...errorResponses },
+      },
     },
     async (request, reply) => {
       await endSession({ db, sessionId: currentUser(request).sessionId });

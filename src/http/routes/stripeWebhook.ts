@@ -8,6 +8,7 @@ import { errorResponses } from "../schemas.js";
 
 export const stripeWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
   // The signature covers the exact bytes Stripe sent, so this route reads its body unparsed.
+  app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) =>
     done(null, body),
   );
