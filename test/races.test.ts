@@ -1,11 +1,8 @@
 import { sql } from "kysely";
-import pino from "pino";
 import { expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
-import { openDatabase } from "../src/db/client.js";
 import { inTransaction } from "../src/db/transaction.js";
-import { createApp } from "../src/http/app.js";
 import { signWebhookPayload } from "../src/stripe/webhookSignature.js";
+import { ServerProcess } from "./reliability/serverProcess.js";
 import { describeEachEngine, makeTeam } from "./support/app.js";
 import { eventsOfCustomer } from "./support/stripe.js";
 
@@ -50,16 +47,17 @@ describeEachEngine("races between processes", (ctx) => {
   it.runIf(ctx.engine === "postgres")(
     "grants a purchase once when webhooks and browser returns race through two server processes",
     async () => {
-      const second = await openDatabase(ctx.database);
-      const other = await createApp({
-        config: loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url }),
-        db: second,
-        clock: ctx.clock,
-        logger: pino({ level: "silent" }),
-        stripe: { gateway: ctx.stripe, webhookSecrets: [ctx.webhookSecret] },
-        entitlements: ctx.entitlements,
+      // A second server: the real binary in a process of its own, on the same database and Stripe.
+      if (ctx.database.engine !== "postgres") throw new Error("needs PostgreSQL");
+      const other = new ServerProcess({
+        DATABASE_URL: ctx.database.url,
+        STRIPE_SECRET_KEY: ctx.stripeSecretKey,
+        STRIPE_API_URL: ctx.stripeEmulator.url,
+        STRIPE_WEBHOOK_SECRET: ctx.webhookSecret,
+        PUBLIC_URL: ctx.url,
       });
       try {
+        const otherUrl = await other.ready(30_000);
         const team = await makeTeam(ctx.app);
         await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { country: "FR" });
         const checkout = await team.owner.request("POST", `/v1/orgs/${team.org.id}/checkout/credits`, {
@@ -84,49 +82,62 @@ describeEachEngine("races between processes", (ctx) => {
         if (!completed) throw new Error("no checkout.session.completed event");
 
         const headers = { cookie: team.owner.cookie, "x-csrf-token": team.owner.csrfToken };
-        const deliveries = [ctx.app, other].flatMap((app) => [
+        const signature = () =>
+          signWebhookPayload({
+            payload: completed.payload,
+            secret: ctx.webhookSecret,
+            timestamp: Math.floor(ctx.clock.now().getTime() / 1000),
+          });
+        const completePath = `/v1/orgs/${team.org.id}/credits/complete`;
+        // Each server gets four browser returns and four webhook deliveries, all at once.
+        const here = [
           ...Array.from({ length: 4 }, () =>
-            app.inject({
-              method: "POST",
-              url: `/v1/orgs/${team.org.id}/credits/complete`,
-              headers,
-              payload: { session_id },
-            }),
+            ctx.app.inject({ method: "POST", url: completePath, headers, payload: { session_id } }),
           ),
           ...Array.from({ length: 4 }, () =>
-            app.inject({
+            ctx.app.inject({
               method: "POST",
               url: "/v1/webhooks/stripe",
-              headers: {
-                "content-type": "application/json",
-                "stripe-signature": signWebhookPayload({
-                  payload: completed.payload,
-                  secret: ctx.webhookSecret,
-                  timestamp: Math.floor(ctx.clock.now().getTime() / 1000),
-                }),
-              },
+              headers: { "content-type": "application/json", "stripe-signature": signature() },
               payload: completed.payload,
             }),
           ),
-        ]);
-        const responses = await Promise.all(deliveries);
+        ].map((reply) => reply.then((response) => ({ status: response.statusCode, body: response.body })));
+        const there = [
+          ...Array.from({ length: 4 }, () =>
+            fetch(`${otherUrl}${completePath}`, {
+              method: "POST",
+              headers: { ...headers, "content-type": "application/json" },
+              body: JSON.stringify({ session_id }),
+            }),
+          ),
+          ...Array.from({ length: 4 }, () =>
+            fetch(`${otherUrl}/v1/webhooks/stripe`, {
+              method: "POST",
+              headers: { "content-type": "application/json", "stripe-signature": signature() },
+              body: completed.payload,
+            }),
+          ),
+        ].map((reply) =>
+          reply.then(async (response) => ({ status: response.status, body: await response.text() })),
+        );
+        const responses = await Promise.all([...here, ...there]);
         await ctx.stripeEmulator.idle();
-        for (const response of responses) expect(response.statusCode, response.body).toBeLessThan(300);
-        const purchases = await ctx.db.kysely
+        for (const response of responses) expect(response.status, response.body).toBeLessThan(300);
+        const entries = await ctx.db.kysely
           .selectFrom("credit_entries")
           .select(["type", "amount"])
           .where("org_id", "=", team.org.id)
           .execute();
-        expect(purchases.map((entry) => [entry.type, String(entry.amount)])).toEqual([
+        expect(entries.map((entry) => [entry.type, String(entry.amount)])).toEqual([
           ["purchase", "100000000"],
         ]);
         const figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();
         expect(figures).toMatchObject({ available: "100.000000", total: "100.000000" });
       } finally {
-        await other.close();
-        await second.close();
+        await other.stop();
       }
     },
-    60_000,
+    90_000,
   );
 });

@@ -29,6 +29,8 @@ export interface TestContext {
   /** A local Stripe emulator the app talks to through the SDK, delivering to the app's webhook. */
   stripeEmulator: StripeEmulator;
   stripe: StripeGateway;
+  /** The emulator's secret key, for another process to reach the same Stripe. */
+  stripeSecretKey: string;
   webhookSecret: string;
   entitlements: EntitlementCache;
   /** Charges overage to credits in the background, as the server does. */
@@ -77,6 +79,7 @@ export function describeEachEngine(
           logger: pino({ level: "silent" }),
         });
         ctx.stripe = new StripeGateway({ secretKey: apiKey, apiUrl: ctx.stripeEmulator.url });
+        ctx.stripeSecretKey = apiKey;
         const config = {
           ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url, ...options.env }),
           database: database.config,
