@@ -1,4 +1,4 @@
-import { formatCredits, readableCredits } from "./money.js";
+import { formatCents, formatCredits, readableCredits } from "./money.js";
 import { isLive, type SubscriptionRecord } from "./subscriptions.js";
 import type { Metric } from "./usageEvents.js";
 
@@ -293,7 +293,7 @@ function compose(
         link: { label: "See credits", url: links.credits },
       };
     case "purchase_receipt": {
-      const money = (cents: number) => `${(cents / 100).toFixed(2)} ${facts.currency.toUpperCase()}`;
+      const money = (cents: number) => formatCents(cents, facts.currency);
       return {
         subject: `Receipt: ${readableCredits(facts.credits)} credits for ${money(facts.total_cents)}`,
         lines: [

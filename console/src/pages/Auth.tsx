@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from "react";
 import type { Navigate } from "../App.js";
 import { api } from "../api.js";
+import { Messages } from "../Messages.js";
 
 function useSubmit(work: (form: FormData) => Promise<void>) {
   const [error, setError] = useState<string | null>(null);
@@ -37,11 +38,7 @@ export function SignIn({ onDone, navigate }: { onDone: () => Promise<void>; navi
           Password
           <input name="password" type="password" autoComplete="current-password" required />
         </label>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Messages error={error} />
         <button type="submit" disabled={busy}>
           Sign in
         </button>
@@ -87,11 +84,7 @@ export function SignUp({ onDone, navigate }: { onDone: () => Promise<void>; navi
           Password
           <input name="password" type="password" autoComplete="new-password" minLength={10} required />
         </label>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Messages error={error} />
         <button type="submit" disabled={busy}>
           Create account
         </button>
@@ -133,11 +126,7 @@ export function CreateOrg({ onDone }: { onDone: () => Promise<void> }) {
           Billing country (two letters, e.g. FR)
           <input name="country" maxLength={2} pattern="[A-Za-z]{2}" />
         </label>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Messages error={error} />
         <button type="submit" disabled={busy}>
           Create organization
         </button>

@@ -12,6 +12,7 @@ import {
   type Pricing,
 } from "../api.js";
 import { amount, credits, day, metricNames, money } from "../format.js";
+import { Messages } from "../Messages.js";
 
 const presets = [50, 100, 500, 5000];
 const MAX_CREDITS = 100_000;
@@ -84,16 +85,7 @@ export function Credits({ org, url, navigate }: { org: OrgContext; url: URL; nav
   return (
     <section aria-labelledby="credits-title">
       <h1 id="credits-title">Credits</h1>
-      {message && (
-        <p className="banner" role="status">
-          {message}
-        </p>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Messages message={message} error={error} />
       <p>
         1 credit = 1 USD. Usage beyond your plan's quotas is paid from credits automatically, as it happens;
         credits bought last 12 months.

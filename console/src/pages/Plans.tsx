@@ -10,6 +10,7 @@ import {
   type Standing,
 } from "../api.js";
 import { amount, credits, day, money, overageUnits } from "../format.js";
+import { Messages } from "../Messages.js";
 
 type Interval = "month" | "year";
 
@@ -120,16 +121,7 @@ export function Plans({ org, url, navigate }: { org: OrgContext; url: URL; navig
   return (
     <section aria-labelledby="plans-title">
       <h1 id="plans-title">Plans</h1>
-      {message && (
-        <p className="banner" role="status">
-          {message}
-        </p>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Messages message={message} error={error} />
       <p>
         {standing.source === "trial"
           ? `${org.name} is on a free trial of ${nameOf(standing.plan)} until ${day(standing.trial_ends_at)}.`
@@ -260,11 +252,7 @@ function ContactSales({
           Message
           <textarea name="message" rows={5} required placeholder="Your usage, the features you need…" />
         </label>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Messages error={error} />
         <div className="actions">
           <button type="button" className="secondary" onClick={() => dialog.current?.close()}>
             Cancel
