@@ -49,3 +49,18 @@ export function spend({
   reply.header("retry-after", String(seconds));
   throw new AppError("rate_limited", `Too many requests for ${what}; retry in ${seconds} s (Retry-After)`);
 }
+
+/** Spends one Checkout Session of the organization (plans and credits share the allowance). */
+export function spendCheckout({
+  limiters,
+  orgId,
+  reply,
+  now,
+}: {
+  limiters: RateLimiters;
+  orgId: string;
+  reply: FastifyReply;
+  now: Date;
+}): void {
+  spend({ limiter: limiters.checkoutPerOrg, key: orgId, reply, now, what: "checkouts of this organization" });
+}

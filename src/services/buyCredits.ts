@@ -7,6 +7,7 @@ import type { Schema } from "../db/schema.js";
 import { closeCheckoutSession, insertCheckoutSession } from "../db/subscriptionRepo.js";
 import { inTransaction } from "../db/transaction.js";
 import type { Catalog } from "../domain/catalog.js";
+import { consoleLinks } from "../domain/consoleLinks.js";
 import { CENTS_PER_CREDIT, MAX_CREDITS } from "../domain/creditPurchase.js";
 import { AppError } from "../domain/errors.js";
 import { formatCredits, MICROS_PER_CREDIT } from "../domain/money.js";
@@ -36,7 +37,7 @@ export async function startCreditCheckout({
 }): Promise<{ checkoutUrl: string; sessionId: string }> {
   const customerId = await ensureStripeCustomer({ db, stripe, orgId });
   const priceId = await stripe.creditPrice({ currency: catalog.currency });
-  const page = `${publicUrl}/credits?org=${encodeURIComponent(orgId)}`;
+  const page = consoleLinks(publicUrl, orgId).credits;
   const session = await stripe.createCreditCheckout({
     customerId,
     orgId,

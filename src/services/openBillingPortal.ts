@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
+import { consoleLinks } from "../domain/consoleLinks.js";
 import type { StripeGateway } from "../stripe/gateway.js";
 import { ensureStripeCustomer } from "./billingAccount.js";
 
@@ -18,6 +19,6 @@ export async function openBillingPortal({
   const customerId = await ensureStripeCustomer({ db, stripe, orgId });
   return stripe.createPortalSession({
     customerId,
-    returnUrl: `${publicUrl}/plans?org=${encodeURIComponent(orgId)}`,
+    returnUrl: consoleLinks(publicUrl, orgId).plans,
   });
 }

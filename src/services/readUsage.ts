@@ -8,7 +8,7 @@ import { AppError } from "../domain/errors.js";
 import { formatCredits } from "../domain/money.js";
 import type { PlanStanding } from "../domain/subscriptions.js";
 import { GIB, type MetricUsage, measureUsage, type RawUsage, toNumber } from "../domain/usage.js";
-import type { Metric } from "../domain/usageEvents.js";
+import { type Metric, metrics } from "../domain/usageEvents.js";
 import { readPlanStanding } from "./readPlanStanding.js";
 
 export interface UsageReport {
@@ -101,17 +101,11 @@ export async function readCycleDaily({
   cycle: Cycle;
 }): Promise<Record<Metric, DailyPoint[]>> {
   const span = { orgId, from: dayOf(cycle.start), to: dayOf(cycle.end) };
-  const [mau, bandwidth, storage, build_minutes] = await Promise.all(
-    (["mau", "bandwidth", "storage", "build_minutes"] as const).map((metric) =>
-      dailySeries(db, { ...span, metric }),
-    ),
-  );
-  return {
-    mau: mau ?? [],
-    bandwidth: bandwidth ?? [],
-    storage: storage ?? [],
-    build_minutes: build_minutes ?? [],
-  };
+  const series = await Promise.all(metrics.map((metric) => dailySeries(db, { ...span, metric })));
+  return Object.fromEntries(metrics.map((metric, n) => [metric, series[n] ?? []])) as Record<
+    Metric,
+    DailyPoint[]
+  >;
 }
 
 /** A metric as GET /v1/orgs/:org/usage and `meterline usage show` give it, in billing units. */

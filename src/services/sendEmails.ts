@@ -12,6 +12,7 @@ import {
 } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
 import type { Clock } from "../domain/clock.js";
+import { consoleLinks } from "../domain/consoleLinks.js";
 import { type RenderedEmail, renderEmail } from "../domain/emails.js";
 
 /** How an email leaves: through SMTP, or into the local mailbox (the outbox row itself). */
@@ -166,12 +167,6 @@ export class EmailDispatcher {
     }
     await markEmailSent(this.#db, { email, transport: this.#transport.name, now: this.#clock.now() });
   }
-}
-
-/** The console's pages an email links to. */
-export function consoleLinks(publicUrl: string, orgId: string) {
-  const page = (name: string) => `${publicUrl}/${name}?org=${encodeURIComponent(orgId)}`;
-  return { plans: page("plans"), credits: page("credits"), usage: page("usage") };
 }
 
 /** 1st retry after `base`, then doubling, at most an hour. */

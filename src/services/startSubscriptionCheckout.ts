@@ -5,6 +5,7 @@ import type { Schema } from "../db/schema.js";
 import { closeCheckoutSession, insertCheckoutSession, openCheckoutSessions } from "../db/subscriptionRepo.js";
 import { inTransaction } from "../db/transaction.js";
 import type { Catalog, Interval, Plan } from "../domain/catalog.js";
+import { consoleLinks } from "../domain/consoleLinks.js";
 import { AppError } from "../domain/errors.js";
 import { isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
 import type { StripeGateway } from "../stripe/gateway.js";
@@ -58,7 +59,7 @@ export async function startSubscriptionCheckout({
       if (status === "complete")
         refuseIfSubscribed(await refreshSubscription({ db: tx, stripe, catalog, orgId, now, logger }));
     }
-    const consoleUrl = `${publicUrl}/plans?org=${encodeURIComponent(orgId)}`;
+    const consoleUrl = consoleLinks(publicUrl, orgId).plans;
     const session = await stripe.createSubscriptionCheckout({
       customerId,
       orgId,

@@ -14,7 +14,7 @@ import { getOrg } from "../../services/orgDirectory.js";
 import { readCreditEntries, readCredits } from "../../services/readCredits.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
-import { type RateLimiters, spend } from "../rateLimits.js";
+import { type RateLimiters, spendCheckout } from "../rateLimits.js";
 import { country, errorResponses, orgParams, timestamp } from "../schemas.js";
 
 const credits = z.string().describe('credits, a decimal string with six decimals: "12.500000"');
@@ -293,13 +293,7 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: Rate
         orgId: request.params.org,
         permission: "billing:write",
       });
-      spend({
-        limiter: limiters.checkoutPerOrg,
-        key: request.params.org,
-        reply,
-        now: deps.clock.now(),
-        what: "checkouts of this organization",
-      });
+      spendCheckout({ limiters, orgId: request.params.org, reply, now: deps.clock.now() });
       const { checkoutUrl, sessionId } = await startCreditCheckout({
         db,
         stripe: deps.stripe.gateway,

@@ -11,7 +11,7 @@ import { requestCustomPlan } from "../../services/requestCustomPlan.js";
 import { startSubscriptionCheckout } from "../../services/startSubscriptionCheckout.js";
 import { orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
-import { type RateLimiters, spend } from "../rateLimits.js";
+import { type RateLimiters, spendCheckout } from "../rateLimits.js";
 import { errorResponses, noBody, orgParams, timestamp } from "../schemas.js";
 
 const subscription = z.object({
@@ -101,13 +101,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters
         orgId: request.params.org,
         permission: "billing:write",
       });
-      spend({
-        limiter: limiters.checkoutPerOrg,
-        key: request.params.org,
-        reply,
-        now: deps.clock.now(),
-        what: "checkouts of this organization",
-      });
+      spendCheckout({ limiters, orgId: request.params.org, reply, now: deps.clock.now() });
       const { checkoutUrl, sessionId } = await startSubscriptionCheckout({
         db,
         stripe,
