@@ -163,18 +163,21 @@ export async function lockAccount(
   return BigInt(account.balance);
 }
 
-/** Credits left in unexpired grants. */
+/** Credits left in unexpired grants, and credits those grants granted (the Credits page's total). */
 export async function availableCredits(
   db: Kysely<Schema>,
   { orgId, now }: { orgId: string; now: Date },
-): Promise<bigint> {
+): Promise<{ available: bigint; total: bigint }> {
   const row = await db
     .selectFrom("credit_grants")
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>("remaining"), eb.val("0")).as("available"))
+    .select((eb) => [
+      eb.fn.coalesce(eb.fn.sum<string>("remaining"), eb.val("0")).as("available"),
+      eb.fn.coalesce(eb.fn.sum<string>("amount"), eb.val("0")).as("total"),
+    ])
     .where("org_id", "=", orgId)
     .where("expires_at", ">", now)
     .executeTakeFirst();
-  return BigInt(row?.available ?? 0);
+  return { available: BigInt(row?.available ?? 0), total: BigInt(row?.total ?? 0) };
 }
 
 /** Grants with credits left and not yet expired. */

@@ -2,7 +2,6 @@ import type { Kysely } from "kysely";
 import {
   addOverageCharged,
   availableCredits,
-  creditFigures,
   lockAccount,
   overageCharged,
   postOperation,
@@ -38,7 +37,7 @@ export async function consumeOverage({
   now: Date;
 }): Promise<{ deducted: bigint }> {
   // Nothing to pay with, nothing to do: the common case for a busy organization on its plan.
-  if ((await availableCredits(db, { orgId, now })) === 0n) return { deducted: 0n };
+  if ((await availableCredits(db, { orgId, now })).available === 0n) return { deducted: 0n };
   return inTransaction(db, async (tx) => {
     await lockAccount(tx, { orgId, now });
     const report = await readUsage({ db: tx, catalog, orgId, now });
@@ -79,7 +78,7 @@ export async function consumeOverage({
       deducted += charge.paid;
     }
     if (deducted > 0n || owed > 0n) {
-      const { available, total } = await creditFigures(tx, { orgId, since: report.cycle.start, now });
+      const { available, total } = await availableCredits(tx, { orgId, now });
       const notices = creditNotices({ available, total, owed, orgName: report.org.name, cycleStart });
       for (const notice of notices) await queueEmail(tx, { orgId, ...notice, now });
     }

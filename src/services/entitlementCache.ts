@@ -126,7 +126,7 @@ export class EntitlementCache {
       hasPlan: report.standing.plan !== null,
       usage: report.raw,
       measured: report.measured,
-      creditsAvailableMicros: credits,
+      creditsAvailableMicros: credits.available,
     });
     return { orgId, actions, report, computedAt: now };
   }

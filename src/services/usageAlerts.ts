@@ -51,7 +51,7 @@ export async function queueUsageAlerts({
     if (threshold === null || percent === null) continue;
     const dedupeKey = `usage_quota:${metric}:${threshold}:${cycleStart}`;
     if (known.has(`${orgId}|${dedupeKey}`)) continue;
-    credits ??= formatCredits(await availableCredits(db, { orgId, now }));
+    credits ??= formatCredits((await availableCredits(db, { orgId, now })).available);
     // Told even when it falls after the cycle's end: it says how close the plan is to fitting.
     const reachedOn =
       metric === "storage"
