@@ -6,6 +6,7 @@ import { type EntitlementCache, startEntitlementCache } from "./services/entitle
 import { startCreditExpiry } from "./services/expireCredits.js";
 import { startUsageFollowers } from "./services/followUsage.js";
 import type { OrgJobRunner } from "./services/orgJobRunner.js";
+import { startPlanAdvice } from "./services/planAdviceEmails.js";
 import {
   defaultDispatchSettings,
   type EmailDispatcher,
@@ -26,8 +27,8 @@ export interface Workers {
 
 /**
  * What runs beside the API in every server process: the entitlement cache, overage charging
- * and quota emails following every change, credit expiry, and the email dispatcher (SMTP with
- * `SMTP_URL`, else the local mailbox). Each is safe with any number of processes.
+ * and quota emails following every change, credit expiry, the weekly plan advice, and the email
+ * dispatcher (SMTP with `SMTP_URL`, else the local mailbox). Each is safe with any number of processes.
  */
 export async function startWorkers({
   db,
@@ -35,6 +36,7 @@ export async function startWorkers({
   clock,
   logger,
   creditExpiry = true,
+  planAdvice = true,
 }: {
   db: Db;
   config: Config;
@@ -42,10 +44,15 @@ export async function startWorkers({
   logger?: Logger | undefined;
   /** Tests expire credits by hand, at the times they choose. */
   creditExpiry?: boolean;
+  /** Tests queue the weekly plan advice by hand, too. */
+  planAdvice?: boolean;
 }): Promise<Workers> {
   const entitlements = await startEntitlementCache({ db, catalog: config.catalog, clock });
   const followers = await startUsageFollowers({ db, catalog: config.catalog, clock, logger });
   const expiry = creditExpiry ? startCreditExpiry({ db: db.kysely, clock, logger }) : null;
+  const advice = planAdvice
+    ? startPlanAdvice({ db: db.kysely, catalog: config.catalog, clock, logger })
+    : null;
   const emails = await startEmailDispatcher({
     db,
     transport: config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : mailboxTransport,
@@ -60,6 +67,7 @@ export async function startWorkers({
     emails: emails.dispatcher,
     async stop() {
       expiry?.stop();
+      advice?.stop();
       await followers.stop();
       await emails.stop();
       await entitlements.stop();

@@ -56,14 +56,14 @@ describeEachEngine(
       expect(response.json().accepted, response.body).toBe(events.length);
     }
 
-    function bandwidth(orgId: string, bytes: number) {
+    function bandwidth(orgId: string, bytes: number, at = ctx.clock.now()) {
       return {
         id: `bw-${++seq}-${Date.now()}`,
         org_id: orgId,
         app_id: "app",
         metric: "bandwidth",
         value: bytes,
-        timestamp: ctx.clock.now().toISOString(),
+        timestamp: at.toISOString(),
       };
     }
 
@@ -80,24 +80,38 @@ describeEachEngine(
     it("a trial org climbing through 55, 72, 93 and 102% of its bandwidth gets the 50, 70, 90 and 100% emails once each", async () => {
       const team = await billingTeam();
       const quota = 13 * GIB;
-      let sent = 0;
-      for (const [percent, threshold] of [
-        [55, 50],
-        [72, 70],
-        [93, 90],
-        [102, 100],
-      ] as const) {
-        const target = Math.ceil((quota * percent) / 100);
-        await send(team.key, [bandwidth(team.org.id, target - sent)]);
-        sent = target;
-        await smtp.waitFor(() =>
-          to(team.billingEmail).some((email) => email.subject.includes(`at ${threshold}%`)),
-        );
+      // Noon on the 15th of this month; each step is the traffic of days before.
+      const today = new Date();
+      const day = (n: number) => new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), n, 12));
+      ctx.clock.offsetMs = day(15).getTime() - Date.now();
+      try {
+        let sent = 0;
+        for (const [percent, threshold, days] of [
+          [55, 50, [9, 10, 11]],
+          [72, 70, [12]],
+          [93, 90, [13]],
+          [102, 100, [14]],
+        ] as const) {
+          const target = Math.ceil((quota * percent) / 100);
+          const share = Math.floor((target - sent) / days.length);
+          await send(
+            team.key,
+            days.map((on, n) =>
+              bandwidth(team.org.id, n === days.length - 1 ? target - sent - share * n : share, day(on)),
+            ),
+          );
+          sent = target;
+          await smtp.waitFor(() =>
+            to(team.billingEmail).some((email) => email.subject.includes(`at ${threshold}%`)),
+          );
+        }
+        // More usage after 100% sends nothing more.
+        await send(team.key, [bandwidth(team.org.id, GIB)]);
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        await settle();
+      } finally {
+        ctx.clock.offsetMs = 0;
       }
-      // More usage after 100% sends nothing more.
-      await send(team.key, [bandwidth(team.org.id, GIB)]);
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
-      await settle();
 
       const mine = to(team.billingEmail);
       expect(mine.map((email) => email.subject)).toEqual([
@@ -110,7 +124,8 @@ describeEachEngine(
       expect(seventy?.text).toContain(
         "has used 72% of the bandwidth included in its Solo trial: 9.36 of 13 GiB",
       );
-      expect(seventy?.text).toMatch(/At the current rate the quota is reached on \d{1,2} \w+ 20\d\d/);
+      // 9.36 GiB over the last 7 complete days: 1.34 a day, 3.64 GiB to go from the 15th at noon.
+      expect(seventy?.text).toMatch(/At the current rate the quota is reached on 18 \w+ 20\d\d\./);
       expect(seventy?.text).toContain(`/usage?org=${team.org.id}`);
       expect(seventy?.text).toContain(`/plans?org=${team.org.id}`);
       expect(seventy?.html).toContain("<a href=");

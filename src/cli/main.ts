@@ -17,7 +17,7 @@ import { grantCredits } from "../services/creditGrants.js";
 import { expireCredits, warnExpiringCredits } from "../services/expireCredits.js";
 import { getOrg } from "../services/orgDirectory.js";
 import { readEmails } from "../services/readEmails.js";
-import { type MetricSummary, readUsage, summarizeUsage } from "../services/readUsage.js";
+import { type MetricSummary, readOutlook, summarizeUsage } from "../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../services/recordUsage.js";
 import { syncStripeCatalog } from "../services/syncStripeCatalog.js";
 import { startStripeEmulator } from "../stripe/emulator/index.js";
@@ -698,10 +698,11 @@ async function showUsage(args: string[]): Promise<void> {
   try {
     await migrate({ db });
     const now = new Date();
-    const report = await readUsage({ db: db.kysely, catalog: config.catalog, orgId, now });
+    const outlook = await readOutlook({ db: db.kysely, catalog: config.catalog, orgId, now });
+    const { report } = outlook;
     const view = {
       org: orgId,
-      ...summarizeUsage(report),
+      ...summarizeUsage(outlook),
       source: report.standing.source,
       status: report.standing.status,
       trial_ends_at: report.standing.trialEndsAt,

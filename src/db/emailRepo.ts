@@ -169,3 +169,25 @@ export async function setOptedOutKinds(
       .execute();
   }
 }
+
+/**
+ * Organizations with usage in the last month that were sent no email of `kind` since `since`:
+ * those a periodic email (the plan advice) may be due to.
+ */
+export async function orgsDueEmail(
+  db: Kysely<Schema>,
+  { kind, since, activeSince }: { kind: EmailKind; since: Date; activeSince: Date },
+): Promise<string[]> {
+  const day = activeSince.toISOString().slice(0, 10);
+  const result = await sql<{ id: string }>`
+    SELECT o.id FROM orgs o
+    WHERE NOT EXISTS (SELECT 1 FROM emails e WHERE e.org_id = o.id AND e.kind = ${kind} AND e.created_at > ${since})
+      AND (
+        EXISTS (SELECT 1 FROM mau_counts m WHERE m.org_id = o.id AND m.cycle_start >= ${day}::date - 31)
+        OR EXISTS (SELECT 1 FROM usage_daily d WHERE d.org_id = o.id AND d.day >= ${day}::date)
+        OR EXISTS (SELECT 1 FROM storage_gauges s WHERE s.org_id = o.id AND s.bytes > 0)
+      )
+    ORDER BY o.id
+  `.execute(db);
+  return result.rows.map((row) => row.id);
+}

@@ -41,6 +41,39 @@ export async function cycleTotals(
 }
 
 /**
+ * The MAU, bandwidth bytes and build seconds of each cycle given, in the order given: the
+ * organization's history, for telling a spike from lasting growth.
+ */
+export async function cyclesTotals(
+  db: Kysely<Schema>,
+  { orgId, cycles }: { orgId: string; cycles: Cycle[] },
+): Promise<{ mauDevices: bigint; bandwidthBytes: bigint; buildSeconds: bigint }[]> {
+  if (cycles.length === 0) return [];
+  const spans = sql.join(
+    cycles.map(
+      (cycle, index) => sql`(${index}::integer, ${dayOf(cycle.start)}::date, ${dayOf(cycle.end)}::date)`,
+    ),
+  );
+  const result = await sql<{ mau: string; bandwidth: string; build: string }>`
+    SELECT
+      -- by range, not by key: a cycle counted under an earlier anchor day still belongs to its span
+      (SELECT coalesce(sum(devices), 0) FROM mau_counts
+        WHERE org_id = ${orgId} AND cycle_start >= span.start AND cycle_start < span.finish) AS mau,
+      (SELECT coalesce(sum(quantity), 0) FROM usage_daily
+        WHERE org_id = ${orgId} AND metric = 'bandwidth' AND day >= span.start AND day < span.finish) AS bandwidth,
+      (SELECT coalesce(sum(quantity), 0) FROM usage_daily
+        WHERE org_id = ${orgId} AND metric = 'build_minutes' AND day >= span.start AND day < span.finish) AS build
+    FROM (VALUES ${spans}) AS span (position, start, finish)
+    ORDER BY span.position
+  `.execute(db);
+  return result.rows.map((row) => ({
+    mauDevices: BigInt(row.mau),
+    bandwidthBytes: BigInt(row.bandwidth),
+    buildSeconds: BigInt(row.build),
+  }));
+}
+
+/**
  * Stored bytes integrated from the cycle's start to `until`, in byte-milliseconds: each app's
  * reading holds until its next one; the reading in force when the cycle began counts from then.
  */

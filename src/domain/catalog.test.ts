@@ -7,7 +7,8 @@ import {
   defaultAnnualCents,
   findPlan,
 } from "./catalog.js";
-import { tieredCostMicros, whole } from "./tierPricing.js";
+import { whole } from "./quantity.js";
+import { tieredCostMicros } from "./tierPricing.js";
 
 describe("built-in catalog", () => {
   const catalog = buildCatalog();

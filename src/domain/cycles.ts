@@ -32,3 +32,23 @@ export function cycleContaining({ at, anchorDay = 1 }: { at: Date; anchorDay?: n
     ? { start: thisMonth, end: anchorIn(year, month + 1, anchorDay) }
     : { start: anchorIn(year, month - 1, anchorDay), end: thisMonth };
 }
+
+/** The `count` cycles before `cycle`, most recent first. Example: before November 2026 (anchor 1), October then September. */
+export function cyclesBefore({
+  cycle,
+  anchorDay,
+  count,
+}: {
+  cycle: Cycle;
+  anchorDay: number;
+  count: number;
+}): Cycle[] {
+  const previous: Cycle[] = [];
+  let at = cycle.start;
+  for (let n = 0; n < count; n += 1) {
+    const before = cycleContaining({ at: new Date(at.getTime() - 1), anchorDay });
+    previous.push(before);
+    at = before.start;
+  }
+  return previous;
+}

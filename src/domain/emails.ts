@@ -16,6 +16,7 @@ export const emailKinds = [
   "plan_changed",
   "payment_failed",
   "subscription_canceled",
+  "plan_advice",
   "contact_sales",
 ] as const;
 export type EmailKind = (typeof emailKinds)[number];
@@ -80,6 +81,16 @@ export type EmailFacts = OrgFacts &
     | { kind: "plan_changed"; plan_name: string; interval: string; previous_plan_name: string | null }
     | { kind: "payment_failed"; plan_name: string; grace_ends_at: string | null }
     | { kind: "subscription_canceled"; plan_name: string; ends_at: string }
+    | {
+        kind: "plan_advice";
+        plan_name: string;
+        interval: string;
+        current_plan_name: string;
+        on_trial: boolean;
+        saving_percent: number;
+        /** The advisor's one line, with the figures. */
+        reason: string;
+      }
     | { kind: "contact_sales"; org_id: string; from_name: string; from_email: string; message: string }
   );
 
@@ -332,6 +343,19 @@ function compose(
         lines: [`${org}'s ${facts.plan_name} plan ends on ${longDate(facts.ends_at)} and will not renew.`],
         link: { label: "See plans", url: links.plans },
       };
+    case "plan_advice": {
+      const current = `${facts.current_plan_name} ${facts.on_trial ? "trial" : "plan"}`;
+      return {
+        subject: `${facts.plan_name} would cost ${facts.saving_percent}% less than your ${current}`,
+        lines: [
+          `For the usage ${org} is projected to have this cycle, ${facts.plan_name} billed ${facts.interval === "year" ? "yearly" : "monthly"} costs ${facts.saving_percent}% less than its ${current}.`,
+          facts.reason,
+          "This is advice only: your plan never changes unless you change it.",
+          `Every option, with its figures, is on the Usage page: ${links.usage}`,
+        ],
+        link: { label: "See plans", url: links.plans },
+      };
+    }
     case "contact_sales":
       return {
         subject: `Custom plan request from ${org}`,

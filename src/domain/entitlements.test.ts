@@ -29,7 +29,7 @@ function decide({
   return decideEntitlements({
     hasPlan: plan !== null,
     usage: raw,
-    measured: measureUsage({ usage: raw, quotas, cycle, now, tiers: catalog.creditTiers }),
+    measured: measureUsage({ usage: raw, quotas, cycle, tiers: catalog.creditTiers }),
     creditsAvailableMicros: credits,
   });
 }

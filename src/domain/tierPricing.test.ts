@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { buildCatalog } from "./catalog.js";
 import { MICROS_PER_CREDIT } from "./money.js";
-import { type Quantity, tieredCostMicros, whole } from "./tierPricing.js";
+import { type Quantity, whole } from "./quantity.js";
+import { tieredCostMicros } from "./tierPricing.js";
 
 const tiers = buildCatalog().creditTiers;
 const credits = (value: string) => {

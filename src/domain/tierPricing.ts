@@ -1,13 +1,6 @@
 import type { Tier } from "./catalog.js";
 import { minBig } from "./money.js";
-
-/** An exact non-negative quantity of billing units: `numerator / denominator`. */
-export interface Quantity {
-  numerator: bigint;
-  denominator: bigint;
-}
-
-export const whole = (units: bigint): Quantity => ({ numerator: units, denominator: 1n });
+import { ceilDiv, type Quantity } from "./quantity.js";
 
 /**
  * The cost in micro-credits of `quantity` units of overage under graduated tiers, each tier
@@ -33,9 +26,4 @@ export function tieredCostMicros({ quantity, tiers }: { quantity: Quantity; tier
     lower = upper;
   }
   return ceilDiv(total, denominator);
-}
-
-/** Rounds up a non-negative ratio: ceilDiv(7n, 2n) = 4n. */
-export function ceilDiv(numerator: bigint, denominator: bigint): bigint {
-  return (numerator + denominator - 1n) / denominator;
 }

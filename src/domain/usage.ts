@@ -1,7 +1,8 @@
 import type { Quotas, Tier } from "./catalog.js";
 import type { Cycle } from "./cycles.js";
-import { ceilDiv, type Quantity, tieredCostMicros, whole } from "./tierPricing.js";
-import type { Metric } from "./usageEvents.js";
+import { ceilDiv, compare, minusFloor, type Quantity, whole } from "./quantity.js";
+import { tieredCostMicros } from "./tierPricing.js";
+import { type Metric, metrics } from "./usageEvents.js";
 
 export const GIB = 1n << 30n;
 
@@ -23,86 +24,80 @@ export interface MetricUsage {
   overageCostMicros: bigint;
   /** used ÷ included × 100, or null with nothing included. */
   percent: number | null;
-  forecast: { atCycleEnd: Quantity; quotaReachedOn: Date | null };
 }
 
 /**
- * Turns raw usage into billing units, overage and its cost, and a forecast. Units: MAU in
- * devices; bandwidth in GiB (bytes ÷ 2^30); storage in GiB-months (GiB-hours ÷ hours in the
- * cycle); build minutes in started minutes (ceil of seconds ÷ 60).
- *
- * The forecast extends the cycle's average rate so far to its end (storage: today's bytes kept
- * until the end), and gives the day that rate reaches the quota, if it does within the cycle.
+ * Raw usage in billing units: MAU in devices; bandwidth in GiB (bytes ÷ 2^30); storage in
+ * GiB-months (GiB-hours ÷ hours in the cycle); build minutes in started minutes (ceil of
+ * seconds ÷ 60).
+ */
+export function billingQuantities(usage: RawUsage, cycle: Cycle): Record<Metric, Quantity> {
+  const cycleMs = BigInt(cycle.end.getTime() - cycle.start.getTime());
+  return {
+    mau: whole(usage.mauDevices),
+    bandwidth: { numerator: usage.bandwidthBytes, denominator: GIB },
+    storage: { numerator: usage.storageByteMs, denominator: GIB * cycleMs },
+    build_minutes: whole(ceilDiv(usage.buildSeconds, 60n)),
+  };
+}
+
+/** A plan's quotas in billing units; nothing is included without a plan. */
+export function includedQuantities(quotas: Quotas | null): Record<Metric, Quantity> {
+  return {
+    mau: whole(BigInt(quotas?.mau ?? 0)),
+    bandwidth: whole(BigInt(quotas?.bandwidth_gib ?? 0)),
+    storage: whole(BigInt(quotas?.storage_gib ?? 0)),
+    build_minutes: whole(BigInt(quotas?.build_minutes ?? 0)),
+  };
+}
+
+/**
+ * Usage against what a plan includes: the overage and its cost at graduated tiers. What is
+ * charged, shown and advised is computed here, and only here.
  *
  * Example: a Solo trial (2,000 MAU included) with 12,000 devices has 10,000 MAU of overage,
- * costing 30 credits.
+ * costing 30 credits at 0.003 each.
  */
+export function measureAgainst({
+  used,
+  included,
+  tiers,
+}: {
+  used: Quantity;
+  included: Quantity;
+  tiers: Tier[];
+}): MetricUsage {
+  const overage = minusFloor(used, included);
+  return {
+    used,
+    included,
+    overage,
+    overageCostMicros: tieredCostMicros({ quantity: overage, tiers }),
+    percent: percentOf(used, included),
+  };
+}
+
+/** The cycle's usage so far against the plan's quotas, per metric (see `measureAgainst`). */
 export function measureUsage({
   usage,
   quotas,
   cycle,
-  now,
   tiers,
 }: {
   usage: RawUsage;
   quotas: Quotas | null;
   cycle: Cycle;
-  now: Date;
   /** Per metric, the graduated tiers the organization is charged. */
   tiers: Record<Metric, Tier[]>;
 }): Record<Metric, MetricUsage> {
-  const start = BigInt(cycle.start.getTime());
-  const end = BigInt(cycle.end.getTime());
-  const at = BigInt(Math.min(Math.max(now.getTime(), cycle.start.getTime()), cycle.end.getTime()));
-  const total = end - start;
-  const elapsed = at - start;
-  const included = (value: number | undefined) => whole(BigInt(value ?? 0));
-
-  const linear = (used: Quantity, quota: Quantity): MetricUsage["forecast"] => ({
-    atCycleEnd: elapsed > 0n ? scale(used, total, elapsed) : used,
-    quotaReachedOn: reachedOn({ used, quota, start, elapsed, end }),
-  });
-  const measured = (metric: Metric, used: Quantity, quota: Quantity, forecast: MetricUsage["forecast"]) => {
-    const overage = minusFloor(used, quota);
-    return {
-      used,
-      included: quota,
-      overage,
-      overageCostMicros: tieredCostMicros({ quantity: overage, tiers: tiers[metric] }),
-      percent: percentOf(used, quota),
-      forecast,
-    };
-  };
-
-  const mau = whole(usage.mauDevices);
-  const mauQuota = included(quotas?.mau);
-  const bandwidth = { numerator: usage.bandwidthBytes, denominator: GIB };
-  const bandwidthQuota = included(quotas?.bandwidth_gib);
-  const build = whole(ceilDiv(usage.buildSeconds, 60n));
-  const buildQuota = included(quotas?.build_minutes);
-  const storageDenominator = GIB * total;
-  const storage = { numerator: usage.storageByteMs, denominator: storageDenominator };
-  const storageQuota = included(quotas?.storage_gib);
-  const storageAtEnd = {
-    numerator: usage.storageByteMs + usage.storageCurrentBytes * (end - at),
-    denominator: storageDenominator,
-  };
-
-  return {
-    mau: measured("mau", mau, mauQuota, linear(mau, mauQuota)),
-    bandwidth: measured("bandwidth", bandwidth, bandwidthQuota, linear(bandwidth, bandwidthQuota)),
-    build_minutes: measured("build_minutes", build, buildQuota, linear(build, buildQuota)),
-    storage: measured("storage", storage, storageQuota, {
-      atCycleEnd: storageAtEnd,
-      quotaReachedOn: storageReachedOn({
-        usage,
-        quota: storageQuota,
-        at,
-        end,
-        denominator: storageDenominator,
-      }),
-    }),
-  };
+  const used = billingQuantities(usage, cycle);
+  const included = includedQuantities(quotas);
+  return Object.fromEntries(
+    metrics.map((metric) => [
+      metric,
+      measureAgainst({ used: used[metric], included: included[metric], tiers: tiers[metric] }),
+    ]),
+  ) as Record<Metric, MetricUsage>;
 }
 
 /** Whether the live gate of a metric is over its quota: storage by today's bytes, the rest by use. */
@@ -139,27 +134,6 @@ export function liveUse({
   return { used, percent: percentOf(used, measured.included) };
 }
 
-/** A quantity as a number with at most six decimals, for display. */
-export function toNumber(quantity: Quantity): number {
-  const micros = (quantity.numerator * 1_000_000n + quantity.denominator / 2n) / quantity.denominator;
-  return Number(micros) / 1_000_000;
-}
-
-function scale(quantity: Quantity, by: bigint, over: bigint): Quantity {
-  return { numerator: quantity.numerator * by, denominator: quantity.denominator * over };
-}
-
-function compare(a: Quantity, b: Quantity): number {
-  const left = a.numerator * b.denominator;
-  const right = b.numerator * a.denominator;
-  return left < right ? -1 : left > right ? 1 : 0;
-}
-
-function minusFloor(a: Quantity, b: Quantity): Quantity {
-  const numerator = a.numerator * b.denominator - b.numerator * a.denominator;
-  return numerator > 0n ? { numerator, denominator: a.denominator * b.denominator } : whole(0n);
-}
-
 function percentOf(used: Quantity, quota: Quantity): number | null {
   if (quota.numerator === 0n) return null;
   // Tenths of a percent, rounded half up.
@@ -167,63 +141,4 @@ function percentOf(used: Quantity, quota: Quantity): number | null {
     (used.numerator * quota.denominator * 2000n + quota.numerator * used.denominator) /
     (2n * quota.numerator * used.denominator);
   return Number(tenths) / 10;
-}
-
-function reachedOn({
-  used,
-  quota,
-  start,
-  elapsed,
-  end,
-}: {
-  used: Quantity;
-  quota: Quantity;
-  start: bigint;
-  elapsed: bigint;
-  end: bigint;
-}): Date | null {
-  const at = projectedReach({ used, quota, start, elapsed });
-  return at !== null && BigInt(at.getTime()) < end ? at : null;
-}
-
-/**
- * When the rate so far (`used` over `elapsed` ms since `start`) reaches the quota, even past the
- * cycle's end; null with nothing used or nothing included, or when it is already reached.
- */
-export function projectedReach({
-  used,
-  quota,
-  start,
-  elapsed,
-}: {
-  used: Quantity;
-  quota: Quantity;
-  start: bigint;
-  elapsed: bigint;
-}): Date | null {
-  if (quota.numerator === 0n || used.numerator === 0n || elapsed <= 0n) return null;
-  if (compare(used, quota) >= 0) return null;
-  // start + elapsed × quota ÷ used
-  const offset = (elapsed * quota.numerator * used.denominator) / (quota.denominator * used.numerator);
-  return new Date(Number(start + offset));
-}
-
-function storageReachedOn({
-  usage,
-  quota,
-  at,
-  end,
-  denominator,
-}: {
-  usage: RawUsage;
-  quota: Quantity;
-  at: bigint;
-  end: bigint;
-  denominator: bigint;
-}): Date | null {
-  if (quota.numerator === 0n || usage.storageCurrentBytes === 0n) return null;
-  const quotaByteMs = (quota.numerator * denominator) / quota.denominator;
-  if (usage.storageByteMs >= quotaByteMs) return null;
-  const reached = at + ceilDiv(quotaByteMs - usage.storageByteMs, usage.storageCurrentBytes);
-  return reached < end ? new Date(Number(reached)) : null;
 }

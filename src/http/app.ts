@@ -13,6 +13,7 @@ import { CSRF_HEADER, registerAuth, SESSION_COOKIE } from "./auth.js";
 import type { AppDeps } from "./deps.js";
 import { frameworkErrorHandler, registerErrorHandlers, registerJsonParser } from "./errors.js";
 import { rateLimiters } from "./rateLimits.js";
+import { advisorRoutes } from "./routes/advisor.js";
 import { authRoutes } from "./routes/auth.js";
 import { consoleRoutes } from "./routes/console.js";
 import { creditRoutes } from "./routes/credits.js";
@@ -87,6 +88,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(authRoutes, { deps, limiters });
     await api.register(orgRoutes, { deps });
     await api.register(usageRoutes, { deps, limiters });
+    await api.register(advisorRoutes, { deps });
     await api.register(entitlementRoutes, { deps, limiters });
     await api.register(planRoutes, { deps });
     await api.register(creditRoutes, { deps, limiters });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { roles } from "../domain/access.js";
+import { type ForecastMethod, forecastMethods } from "../domain/forecast.js";
 import { issuedId } from "../domain/text.js";
 import { errorBody } from "./errors.js";
 
@@ -34,3 +35,12 @@ export const entitlementView = z.object({
   reason: z.string().nullable().describe("why not: mau_quota_exceeded, no_active_plan, …"),
   fix: z.string().nullable().describe("what makes it allowed again"),
 });
+
+/** How a metric's use at the cycle's end is projected (`domain/forecast.ts`). */
+export const forecastMethod = z
+  .enum(Object.keys(forecastMethods) as [ForecastMethod, ...ForecastMethod[]])
+  .describe(
+    `how the projection is made — ${Object.entries(forecastMethods)
+      .map(([method, text]) => `${method}: ${text}`)
+      .join("; ")}`,
+  );

@@ -14,7 +14,7 @@ import { dayOf } from "../db/usageAggregateRepo.js";
 import type { Catalog } from "../domain/catalog.js";
 import { creditNotices } from "../domain/emails.js";
 import { planOverageCharges } from "../domain/ledger.js";
-import { toNumber } from "../domain/usage.js";
+import { toNumber } from "../domain/quantity.js";
 import { metrics } from "../domain/usageEvents.js";
 import { readUsage } from "./readUsage.js";
 

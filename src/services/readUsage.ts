@@ -5,9 +5,18 @@ import { cycleTotals, type DailyPoint, dailySeries, dayOf, storageByteMs } from 
 import { billingUnits, type Catalog, creditTiersFor, findPlan, type Tier } from "../domain/catalog.js";
 import type { Cycle } from "../domain/cycles.js";
 import { AppError } from "../domain/errors.js";
+import {
+  type Forecast,
+  type ForecastMethod,
+  forecastUsage,
+  type GrowingMetric,
+  growingMetrics,
+  reachedWithin,
+} from "../domain/forecast.js";
 import { formatCredits } from "../domain/money.js";
+import { toNumber } from "../domain/quantity.js";
 import type { PlanStanding } from "../domain/subscriptions.js";
-import { GIB, type MetricUsage, measureUsage, type RawUsage, toNumber } from "../domain/usage.js";
+import { GIB, type MetricUsage, measureUsage, type RawUsage } from "../domain/usage.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
 import { readPlanStanding } from "./readPlanStanding.js";
 
@@ -53,7 +62,7 @@ export async function readUsage({
     cycle,
     raw,
     tiers,
-    measured: measureUsage({ usage: raw, quotas, cycle, now, tiers }),
+    measured: measureUsage({ usage: raw, quotas, cycle, tiers }),
   };
 }
 
@@ -90,22 +99,58 @@ export async function readDailyUsage({
 
 const MAX_DAYS = 366;
 
-/** The cycle's daily series of every metric, for the console's charts. */
-export async function readCycleDaily({
+/** The cycle's daily series of the metrics asked for (every metric by default). */
+export async function readCycleDaily<M extends Metric = Metric>({
   db,
   orgId,
   cycle,
+  of = metrics as readonly Metric[] as readonly M[],
 }: {
   db: Kysely<Schema>;
   orgId: string;
   cycle: Cycle;
-}): Promise<Record<Metric, DailyPoint[]>> {
+  of?: readonly M[];
+}): Promise<Record<M, DailyPoint[]>> {
   const span = { orgId, from: dayOf(cycle.start), to: dayOf(cycle.end) };
-  const series = await Promise.all(metrics.map((metric) => dailySeries(db, { ...span, metric })));
-  return Object.fromEntries(metrics.map((metric, n) => [metric, series[n] ?? []])) as Record<
-    Metric,
-    DailyPoint[]
-  >;
+  const series = await Promise.all(of.map((metric) => dailySeries(db, { ...span, metric })));
+  return Object.fromEntries(of.map((metric, n) => [metric, series[n] ?? []])) as Record<M, DailyPoint[]>;
+}
+
+/** The usage report with its days and each metric's projection to the cycle's end. */
+export interface UsageOutlook {
+  report: UsageReport;
+  daily: Record<GrowingMetric, DailyPoint[]>;
+  forecast: Record<Metric, Forecast>;
+}
+
+/**
+ * The cycle's usage and its forecast (`domain/forecast.ts`), which reads the cycle's days: for
+ * the usage view, the advisor and quota emails, not for the entitlement check.
+ */
+export async function readOutlook({
+  db,
+  catalog,
+  orgId,
+  now,
+  report: known,
+}: {
+  db: Kysely<Schema>;
+  catalog: Catalog;
+  orgId: string;
+  now: Date;
+  /** The report already read, if any. */
+  report?: UsageReport;
+}): Promise<UsageOutlook> {
+  const report = known ?? (await readUsage({ db, catalog, orgId, now }));
+  const daily = await readCycleDaily({ db, orgId, cycle: report.cycle, of: growingMetrics });
+  const forecast = forecastUsage({
+    measured: report.measured,
+    raw: report.raw,
+    daily,
+    cycle: report.cycle,
+    now,
+  });
+  return { report, daily, forecast };
 }
 
 /** A metric as GET /v1/orgs/:org/usage and `meterline usage show` give it, in billing units. */
@@ -117,7 +162,13 @@ export interface MetricSummary {
   overage: number;
   /** Credits, a decimal string. */
   overage_cost: string;
-  forecast: { at_cycle_end: number; quota_reached_on: Date | null };
+  forecast: {
+    at_cycle_end: number;
+    quota_reached_on: Date | null;
+    method: ForecastMethod;
+    /** Billing units a day the projection adds; null for storage, which is held. */
+    daily_rate: number | null;
+  };
 }
 
 export interface UsageSummary {
@@ -128,9 +179,10 @@ export interface UsageSummary {
   };
 }
 
-export function summarizeUsage(report: UsageReport): UsageSummary {
+export function summarizeUsage({ report, forecast }: Omit<UsageOutlook, "daily">): UsageSummary {
   const metric = (name: Metric): MetricSummary => {
     const usage = report.measured[name];
+    const projection = forecast[name];
     return {
       unit: billingUnits[name],
       used: toNumber(usage.used),
@@ -139,8 +191,10 @@ export function summarizeUsage(report: UsageReport): UsageSummary {
       overage: toNumber(usage.overage),
       overage_cost: formatCredits(usage.overageCostMicros),
       forecast: {
-        at_cycle_end: toNumber(usage.forecast.atCycleEnd),
-        quota_reached_on: usage.forecast.quotaReachedOn,
+        at_cycle_end: toNumber(projection.atCycleEnd),
+        quota_reached_on: reachedWithin(projection, report.cycle),
+        method: projection.method,
+        daily_rate: projection.dailyRate ? toNumber(projection.dailyRate) : null,
       },
     };
   };

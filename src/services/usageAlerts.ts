@@ -5,10 +5,12 @@ import type { Schema } from "../db/schema.js";
 import { dayOf } from "../db/usageAggregateRepo.js";
 import { type Catalog, findPlan } from "../domain/catalog.js";
 import { highestThreshold, USAGE_THRESHOLDS } from "../domain/emails.js";
+import type { Forecast } from "../domain/forecast.js";
 import { formatCredits } from "../domain/money.js";
-import { liveUse, projectedReach, toNumber } from "../domain/usage.js";
+import { toNumber } from "../domain/quantity.js";
+import { liveUse } from "../domain/usage.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
-import { readUsage } from "./readUsage.js";
+import { readOutlook, readUsage } from "./readUsage.js";
 
 /** Units as an email states a quota: storage by today's bytes. */
 const units: Record<Metric, string> = {
@@ -43,6 +45,7 @@ export async function queueUsageAlerts({
   if (!plan) return 0;
   const cycleStart = dayOf(report.cycle.start);
   let credits: string | null = null;
+  let forecast: Record<Metric, Forecast> | null = null;
   let queued = 0;
   for (const metric of metrics) {
     const measured = report.measured[metric];
@@ -53,15 +56,9 @@ export async function queueUsageAlerts({
     if (known.has(`${orgId}|${dedupeKey}`)) continue;
     credits ??= formatCredits((await availableCredits(db, { orgId, now })).available);
     // Told even when it falls after the cycle's end: it says how close the plan is to fitting.
-    const reachedOn =
-      metric === "storage"
-        ? null
-        : projectedReach({
-            used,
-            quota: measured.included,
-            start: BigInt(report.cycle.start.getTime()),
-            elapsed: BigInt(now.getTime() - report.cycle.start.getTime()),
-          });
+    // Storage is gated on today's bytes, which the projection holds: no date to tell.
+    forecast ??= (await readOutlook({ db, catalog, orgId, now, report })).forecast;
+    const reachedOn = metric === "storage" ? null : forecast[metric].reachesQuotaAt;
     const sent = await queueEmail(db, {
       orgId,
       dedupeKey,

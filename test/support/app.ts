@@ -3,7 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe } from "vitest";
 import type { Database } from "../../src/config.js";
-import { loadConfig } from "../../src/config.js";
+import { type Config, loadConfig } from "../../src/config.js";
 import type { Db } from "../../src/db/client.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { freePort } from "../../src/freePort.js";
@@ -24,6 +24,8 @@ export interface TestContext {
   db: Db;
   /** Where `db` lives, for a second process-like connection to the same database. */
   database: Database;
+  /** The app's configuration, the suite's `env` applied. */
+  config: Config;
   /** The app's clock: the system's, moved by `offsetMs` (tests that move it put it back). */
   clock: Clock & { offsetMs: number };
   /** A local Stripe emulator the app talks to through the SDK, delivering to the app's webhook. */
@@ -84,7 +86,14 @@ export function describeEachEngine(
           ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", PUBLIC_URL: ctx.url, ...options.env }),
           database: database.config,
         };
-        const workers = await startWorkers({ db: database.db, config, clock, creditExpiry: false });
+        ctx.config = config;
+        const workers = await startWorkers({
+          db: database.db,
+          config,
+          clock,
+          creditExpiry: false,
+          planAdvice: false,
+        });
         stopListening = () => workers.stop();
         ctx.entitlements = workers.entitlements;
         ctx.overage = workers.overage;

@@ -2,14 +2,15 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { DailyPoint } from "../../db/usageAggregateRepo.js";
 import { billingUnits } from "../../domain/catalog.js";
-import { GIB, toNumber } from "../../domain/usage.js";
+import { toNumber } from "../../domain/quantity.js";
+import { GIB } from "../../domain/usage.js";
 import { type Metric, metrics } from "../../domain/usageEvents.js";
-import { readCycleDaily, readDailyUsage, readUsage, summarizeUsage } from "../../services/readUsage.js";
+import { readCycleDaily, readDailyUsage, readOutlook, summarizeUsage } from "../../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../../services/recordUsage.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { type RateLimiters, spend } from "../rateLimits.js";
-import { entitlementView, errorResponses, orgParams, timestamp } from "../schemas.js";
+import { entitlementView, errorResponses, forecastMethod, orgParams, timestamp } from "../schemas.js";
 
 const metricUsage = z.object({
   unit: z.string().describe("MAU, GiB, GiB-month or minute"),
@@ -19,8 +20,12 @@ const metricUsage = z.object({
   overage: z.number(),
   overage_cost: z.string().describe("credits, a decimal string"),
   forecast: z.object({
-    at_cycle_end: z.number().describe("usage at the cycle's end if the rate so far holds"),
-    quota_reached_on: timestamp.nullable().describe("when that rate reaches the quota, within this cycle"),
+    at_cycle_end: z.number().describe("projected use at the cycle's end, by `method`"),
+    quota_reached_on: timestamp
+      .nullable()
+      .describe("when the projection reaches the quota, within this cycle"),
+    method: forecastMethod,
+    daily_rate: z.number().nullable().describe("units a day the projection adds; null for storage (held)"),
   }),
 });
 
@@ -126,7 +131,7 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateL
     async (request) => {
       await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
       const orgId = request.params.org;
-      const report = await readUsage({
+      const outlook = await readOutlook({
         db: deps.db.kysely,
         catalog: deps.config.catalog,
         orgId,
@@ -134,10 +139,18 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateL
       });
       const include = new Set(request.query.include?.split(","));
       const daily = include.has("daily")
-        ? await readCycleDaily({ db: deps.db.kysely, orgId, cycle: report.cycle })
+        ? {
+            ...outlook.daily,
+            ...(await readCycleDaily({
+              db: deps.db.kysely,
+              orgId,
+              cycle: outlook.report.cycle,
+              of: ["storage"],
+            })),
+          }
         : null;
       return {
-        ...summarizeUsage(report),
+        ...summarizeUsage(outlook),
         ...(daily
           ? {
               daily: Object.fromEntries(

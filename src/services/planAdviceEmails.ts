@@ -1,0 +1,88 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { orgsDueEmail, queueEmail } from "../db/emailRepo.js";
+import type { Schema } from "../db/schema.js";
+import { isWorthMailing } from "../domain/advisor.js";
+import { type Catalog, findPlan } from "../domain/catalog.js";
+import { readAdvice } from "./advisePlans.js";
+
+const DAY_MS = 86_400_000;
+/** How often the job looks for organizations to advise; each gets one email a week at most. */
+const EVERY_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * Queues the weekly plan advice (SPEC §7) to each active organization that another plan would
+ * cost at least 10% less than what it pays now (`isWorthMailing`), unless it had one in the
+ * last 7 days; keyed by the week, so processes racing queue it once. Answers how many were
+ * queued. The advice never changes a plan.
+ */
+export async function queuePlanAdvice({
+  db,
+  catalog,
+  now,
+}: {
+  db: Kysely<Schema>;
+  catalog: Catalog;
+  now: Date;
+}): Promise<number> {
+  const orgIds = await orgsDueEmail(db, {
+    kind: "plan_advice",
+    since: new Date(now.getTime() - 7 * DAY_MS),
+    activeSince: new Date(now.getTime() - 31 * DAY_MS),
+  });
+  let queued = 0;
+  for (const orgId of orgIds) {
+    const { outlook, advice } = await readAdvice({ db, catalog, orgId, now });
+    if (!advice.current || !isWorthMailing(advice)) continue;
+    const name = (id: string) => findPlan(catalog, id)?.name ?? id;
+    const sent = await queueEmail(db, {
+      orgId,
+      dedupeKey: `plan_advice:${weekOf(now)}`,
+      facts: {
+        kind: "plan_advice",
+        org_name: outlook.report.org.name,
+        plan_name: name(advice.recommended.plan),
+        interval: advice.recommended.interval,
+        current_plan_name: name(advice.current.plan),
+        on_trial: advice.current.trial,
+        saving_percent: advice.savingPercent,
+        reason: advice.recommended.reason,
+      },
+      now,
+    });
+    if (sent) queued += 1;
+  }
+  return queued;
+}
+
+/** The Monday starting the UTC week of `at`: "2026-11-23" for Thursday 26 November 2026. */
+export function weekOf(at: Date): string {
+  const daysSinceMonday = (at.getUTCDay() + 6) % 7;
+  return new Date(at.getTime() - daysSinceMonday * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Runs `queuePlanAdvice` now and every six hours, until stopped. */
+export function startPlanAdvice({
+  db,
+  catalog,
+  clock,
+  logger,
+}: {
+  db: Kysely<Schema>;
+  catalog: Catalog;
+  clock: { now(): Date };
+  logger?: Pick<Logger, "error" | "info"> | undefined;
+}): { stop: () => void } {
+  const run = async () => {
+    try {
+      const queued = await queuePlanAdvice({ db, catalog, now: clock.now() });
+      if (queued) logger?.info({ queued }, "plan advice queued");
+    } catch (error) {
+      logger?.error({ err: error }, "plan advice failed; next run in six hours");
+    }
+  };
+  void run();
+  const timer = setInterval(run, EVERY_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
