@@ -12,12 +12,13 @@ import { formatCents, formatCredits, parseCredits, readableCredits } from "../do
 import { type Metric, metrics } from "../domain/usageEvents.js";
 import { createLogger } from "../logger.js";
 import { startMeterline } from "../main.js";
+import { adviceView, readAdvice } from "../services/advisePlans.js";
 import { createApiKey } from "../services/apiKeys.js";
 import { grantCredits } from "../services/creditGrants.js";
 import { expireCredits, warnExpiringCredits } from "../services/expireCredits.js";
 import { getOrg } from "../services/orgDirectory.js";
 import { readEmails } from "../services/readEmails.js";
-import { type MetricSummary, readOutlook, summarizeUsage } from "../services/readUsage.js";
+import { type MetricSummary, summarizeUsage } from "../services/readUsage.js";
 import { MAX_BATCH, recordUsage } from "../services/recordUsage.js";
 import { syncStripeCatalog } from "../services/syncStripeCatalog.js";
 import { startStripeEmulator } from "../stripe/emulator/index.js";
@@ -698,14 +699,16 @@ async function showUsage(args: string[]): Promise<void> {
   try {
     await migrate({ db });
     const now = new Date();
-    const outlook = await readOutlook({ db: db.kysely, catalog: config.catalog, orgId, now });
-    const { report } = outlook;
+    const advised = await readAdvice({ db: db.kysely, catalog: config.catalog, orgId, now });
+    const { report } = advised.outlook;
+    const advice = adviceView(advised);
     const view = {
       org: orgId,
-      ...summarizeUsage(outlook),
+      ...summarizeUsage(advised.outlook),
       source: report.standing.source,
       status: report.standing.status,
       trial_ends_at: report.standing.trialEndsAt,
+      advice: { recommended: advice.recommended, current: advice.current, spike: advice.spike },
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
@@ -766,6 +769,8 @@ async function showUsage(args: string[]): Promise<void> {
         `cycle ${day(report.cycle.start)} → ${day(report.cycle.end)} (UTC), ${day(now)} today`,
         "",
         ...table,
+        "",
+        `advice: ${advice.recommended.plan}, billed ${advice.recommended.interval === "year" ? "yearly" : "monthly"}. ${advice.recommended.reason}`,
         "",
       ].join("\n"),
     );

@@ -1,10 +1,13 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
 import { cyclesTotals } from "../db/usageAggregateRepo.js";
-import { type Advice, advisePlans, HISTORY_CYCLES } from "../domain/advisor.js";
+import { type Advice, advisePlans, HISTORY_CYCLES, type PlanCost } from "../domain/advisor.js";
 import type { Catalog } from "../domain/catalog.js";
 import { cyclesBefore } from "../domain/cycles.js";
+import { formatCredits, formatUsd } from "../domain/money.js";
+import { toNumber } from "../domain/quantity.js";
 import { billingQuantities } from "../domain/usage.js";
+import type { Metric } from "../domain/usageEvents.js";
 import { readOutlook, type UsageOutlook } from "./readUsage.js";
 
 /**
@@ -60,4 +63,43 @@ export async function readAdvice({
     now,
   });
   return { outlook, advice };
+}
+
+/** A way of paying as the API and CLI give it: USD in dollars and cents, credits with six decimals. */
+function costView(cost: PlanCost) {
+  return {
+    plan: cost.plan,
+    interval: cost.interval,
+    base_usd: formatUsd(cost.baseMicros),
+    overage_credits: formatCredits(cost.overageMicros),
+    total_usd: formatUsd(cost.totalMicros),
+  };
+}
+
+/** The advice as GET /v1/orgs/:org/advisor and `meterline usage show` give it. */
+export function adviceView({ outlook, advice }: { outlook: UsageOutlook; advice: Advice }) {
+  const { forecast, report } = outlook;
+  const projected = (metric: Metric) => ({
+    at_cycle_end: toNumber(forecast[metric].atCycleEnd),
+    method: forecast[metric].method,
+  });
+  return {
+    cycle: report.cycle,
+    projected: {
+      mau: projected("mau"),
+      bandwidth: projected("bandwidth"),
+      storage: projected("storage"),
+      build_minutes: projected("build_minutes"),
+    },
+    current: advice.current ? { ...costView(advice.current), trial: advice.current.trial } : null,
+    options: advice.options.map(costView),
+    recommended: { ...advice.recommended, saving_percent: advice.savingPercent },
+    spike: advice.spike
+      ? {
+          metric: advice.spike.metric,
+          kind: advice.spike.kind,
+          day: advice.spike.kind === "one_day" ? advice.spike.day : null,
+        }
+      : null,
+  };
 }

@@ -170,6 +170,47 @@ describeEachEngine(
       expect(growth.recommended).toMatchObject({ plan: "maker", interval: "year" });
     });
 
+    it("states how GET …/usage forecasts: MAU by new devices a day, bandwidth by the recent daily mean", async () => {
+      const team = await trialTeam();
+      const usage = await at(dayOfMonth(15), async () => {
+        // 9,000 devices back on the 1st, then 100 new a day; half a GiB served every day.
+        await devices(team.key, team.org.id, 9_000, dayOfMonth(1));
+        for (let day = 2; day <= 14; day++) await devices(team.key, team.org.id, 100, dayOfMonth(day));
+        const events = Array.from({ length: 14 }, (_, n) => ({
+          id: `bw-${++seq}-${Date.now()}`,
+          org_id: team.org.id,
+          app_id: "app",
+          metric: "bandwidth",
+          value: 2 ** 29,
+          timestamp: dayOfMonth(n + 1).toISOString(),
+        }));
+        const sent = await ctx.app.inject({
+          method: "POST",
+          url: "/v1/usage/events",
+          headers: { authorization: `Bearer ${team.key}` },
+          payload: { events },
+        });
+        expect(sent.json().accepted, sent.body).toBe(14);
+        return (await team.owner.request("GET", `/v1/orgs/${team.org.id}/usage`)).json();
+      });
+      // 10,300 so far, 100 a day for the 16.5 days left; a straight line would say about twice as many.
+      expect(usage.metrics.mau).toMatchObject({ used: 10_300 });
+      // (The clock runs on from noon on the 15th while the test sends: figures within a minute.)
+      const daysLeft = (Date.parse(usage.cycle.end) - dayOfMonth(15).getTime()) / DAY;
+      expect(usage.metrics.mau.forecast).toMatchObject({
+        method: "new_devices",
+        daily_rate: 100,
+        quota_reached_on: null,
+      });
+      expect(usage.metrics.mau.forecast.at_cycle_end).toBeCloseTo(10_300 + 100 * daysLeft, 0);
+      // 7 GiB so far at half a GiB a day: Solo's 13 GiB twelve days on, at noon on the 27th.
+      expect(usage.metrics.bandwidth.forecast).toMatchObject({ method: "recent_rate", daily_rate: 0.5 });
+      const reached = Date.parse(usage.metrics.bandwidth.forecast.quota_reached_on);
+      expect(reached - dayOfMonth(27).getTime()).toBeGreaterThanOrEqual(0);
+      expect(reached - dayOfMonth(27).getTime()).toBeLessThan(60_000);
+      expect(usage.metrics.storage.forecast).toMatchObject({ method: "storage_held", daily_rate: null });
+    });
+
     it("answers billing readers only: a member gets 403, an outsider and an unknown org 404", async () => {
       const team = await trialTeam();
       const url = `/v1/orgs/${team.org.id}/advisor`;

@@ -313,6 +313,11 @@ const table: Record<string, Row> = {
     allowed: BILLING_READERS,
     call: () => ({ query: "include=daily,entitlements" }),
   },
+  "GET /v1/orgs/{org}/advisor": {
+    auth: "session",
+    permission: "billing:read",
+    allowed: BILLING_READERS,
+  },
   "GET /v1/orgs/{org}/usage/daily": {
     auth: "session",
     permission: "billing:read",

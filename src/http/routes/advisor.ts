@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ADVICE_MIN_SAVING_PERCENT, type PlanCost } from "../../domain/advisor.js";
+import { ADVICE_MIN_SAVING_PERCENT } from "../../domain/advisor.js";
 import { intervals } from "../../domain/catalog.js";
-import { type Forecast, growingMetrics } from "../../domain/forecast.js";
-import { formatCredits, formatUsd } from "../../domain/money.js";
-import { toNumber } from "../../domain/quantity.js";
-import { readAdvice } from "../../services/advisePlans.js";
+import { growingMetrics } from "../../domain/forecast.js";
+import { adviceView, readAdvice } from "../../services/advisePlans.js";
 import { orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses, forecastMethod, orgParams, timestamp } from "../schemas.js";
@@ -22,21 +20,6 @@ const cost = {
 };
 
 const projection = z.object({ at_cycle_end: z.number(), method: forecastMethod });
-
-const projected = (forecast: Forecast) => ({
-  at_cycle_end: toNumber(forecast.atCycleEnd),
-  method: forecast.method,
-});
-
-function costView(option: PlanCost) {
-  return {
-    plan: option.plan,
-    interval: option.interval,
-    base_usd: formatUsd(option.baseMicros),
-    overage_credits: formatCredits(option.overageMicros),
-    total_usd: formatUsd(option.totalMicros),
-  };
-}
 
 export const advisorRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
   app.get(
@@ -96,26 +79,7 @@ export const advisorRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
         orgId: request.params.org,
         now: deps.clock.now(),
       });
-      const { forecast, report } = outlook;
-      return {
-        cycle: report.cycle,
-        projected: {
-          mau: projected(forecast.mau),
-          bandwidth: projected(forecast.bandwidth),
-          storage: projected(forecast.storage),
-          build_minutes: projected(forecast.build_minutes),
-        },
-        current: advice.current ? { ...costView(advice.current), trial: advice.current.trial } : null,
-        options: advice.options.map(costView),
-        recommended: { ...advice.recommended, saving_percent: advice.savingPercent },
-        spike: advice.spike
-          ? {
-              metric: advice.spike.metric,
-              kind: advice.spike.kind,
-              day: advice.spike.kind === "one_day" ? advice.spike.day : null,
-            }
-          : null,
-      };
+      return adviceView({ outlook, advice });
     },
   );
 };
