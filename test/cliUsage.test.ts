@@ -134,7 +134,9 @@ for (const engine of engines) {
       expect(table.stdout).toMatch(/^mau\s+MAU\s+1,500 \/ 2,000\s+75\.0%\s+0\s+0\.00\s/m);
       expect(table.stdout).toMatch(/^bandwidth\s+GiB\s+0\.488 \/ 13\s/m);
       // The advisor's answer closes the table (its figures are pinned by the advisor's own suites).
-      expect(table.stdout).toMatch(/^advice: (solo|maker|team|enterprise), billed (monthly|yearly)\. \S.+\.$/m);
+      expect(table.stdout).toMatch(
+        /^advice: (solo|maker|team|enterprise), billed (monthly|yearly)\. \S.+\.$/m,
+      );
     }, 60_000);
 
     it("importing the same file again finds every event a duplicate", async () => {
