@@ -135,7 +135,7 @@ for (const engine of engines) {
       expect(table.stdout).toMatch(/^bandwidth\s+GiB\s+0\.488 \/ 13\s/m);
       // The advisor's answer closes the table (its figures are pinned by the advisor's own suites).
       expect(table.stdout).toMatch(
-        /^advice: (solo|maker|team|enterprise), billed (monthly|yearly)\. \S.+\.$/m,
+        /^advice: (Solo|Maker|Team|Enterprise), billed (monthly|yearly)\. \S.+\.$/m,
       );
     }, 60_000);
 

@@ -113,7 +113,34 @@ export interface MetricUsage {
   percent: number | null;
   overage: number;
   overage_cost: string;
-  forecast: { at_cycle_end: number; quota_reached_on: string | null };
+  forecast: {
+    at_cycle_end: number;
+    quota_reached_on: string | null;
+    method: "new_devices" | "recent_rate" | "cycle_average" | "seen_so_far" | "storage_held";
+    daily_rate: number | null;
+  };
+}
+
+export interface PlanCost {
+  plan: string;
+  name: string;
+  interval: "month" | "year";
+  base_usd: string;
+  overage_credits: string;
+  total_usd: string;
+}
+
+export interface Advice {
+  current: (PlanCost & { trial: boolean }) | null;
+  options: PlanCost[];
+  recommended: {
+    plan: string;
+    name: string;
+    interval: "month" | "year";
+    reason: string;
+    saving_percent: number;
+  };
+  spike: { metric: string; kind: "above_history" | "one_day"; day: string | null } | null;
 }
 
 export interface Entitlement {

@@ -701,7 +701,7 @@ async function showUsage(args: string[]): Promise<void> {
     const now = new Date();
     const advised = await readAdvice({ db: db.kysely, catalog: config.catalog, orgId, now });
     const { report } = advised.outlook;
-    const advice = adviceView(advised);
+    const advice = adviceView({ ...advised, catalog: config.catalog });
     const view = {
       org: orgId,
       ...summarizeUsage(advised.outlook),
@@ -770,7 +770,7 @@ async function showUsage(args: string[]): Promise<void> {
         "",
         ...table,
         "",
-        `advice: ${advice.recommended.plan}, billed ${advice.recommended.interval === "year" ? "yearly" : "monthly"}. ${advice.recommended.reason}`,
+        `advice: ${advice.recommended.name}, billed ${advice.recommended.interval === "year" ? "yearly" : "monthly"}. ${advice.recommended.reason}`,
         "",
       ].join("\n"),
     );

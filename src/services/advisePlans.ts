@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
 import { cyclesTotals } from "../db/usageAggregateRepo.js";
 import { type Advice, advisePlans, HISTORY_CYCLES, type PlanCost } from "../domain/advisor.js";
-import type { Catalog } from "../domain/catalog.js";
+import { type Catalog, findPlan } from "../domain/catalog.js";
 import { cyclesBefore } from "../domain/cycles.js";
 import { formatCredits, formatUsd } from "../domain/money.js";
 import { toNumber } from "../domain/quantity.js";
@@ -66,9 +66,10 @@ export async function readAdvice({
 }
 
 /** A way of paying as the API and CLI give it: USD in dollars and cents, credits with six decimals. */
-function costView(cost: PlanCost) {
+function costView(cost: PlanCost, catalog: Catalog) {
   return {
     plan: cost.plan,
+    name: findPlan(catalog, cost.plan)?.name ?? cost.plan,
     interval: cost.interval,
     base_usd: formatUsd(cost.baseMicros),
     overage_credits: formatCredits(cost.overageMicros),
@@ -77,7 +78,15 @@ function costView(cost: PlanCost) {
 }
 
 /** The advice as GET /v1/orgs/:org/advisor and `meterline usage show` give it. */
-export function adviceView({ outlook, advice }: { outlook: UsageOutlook; advice: Advice }) {
+export function adviceView({
+  outlook,
+  advice,
+  catalog,
+}: {
+  outlook: UsageOutlook;
+  advice: Advice;
+  catalog: Catalog;
+}) {
   const { forecast, report } = outlook;
   const projected = (metric: Metric) => ({
     at_cycle_end: toNumber(forecast[metric].atCycleEnd),
@@ -91,9 +100,13 @@ export function adviceView({ outlook, advice }: { outlook: UsageOutlook; advice:
       storage: projected("storage"),
       build_minutes: projected("build_minutes"),
     },
-    current: advice.current ? { ...costView(advice.current), trial: advice.current.trial } : null,
-    options: advice.options.map(costView),
-    recommended: { ...advice.recommended, saving_percent: advice.savingPercent },
+    current: advice.current ? { ...costView(advice.current, catalog), trial: advice.current.trial } : null,
+    options: advice.options.map((option) => costView(option, catalog)),
+    recommended: {
+      ...advice.recommended,
+      name: findPlan(catalog, advice.recommended.plan)?.name ?? advice.recommended.plan,
+      saving_percent: advice.savingPercent,
+    },
     spike: advice.spike
       ? {
           metric: advice.spike.metric,

@@ -1,5 +1,6 @@
 import type { Browser as Chromium, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { createApiKey } from "../../src/services/apiKeys.js";
 import { describeEachEngine, makeTeam } from "../support/app.js";
 import { chromiumAvailable, launchChromium, screenshotPath } from "../support/browser.js";
 
@@ -157,6 +158,59 @@ describeEachEngine("the web console in a browser", (ctx) => {
       } finally {
         await member.close();
         await admin.close();
+      }
+    },
+    60_000,
+  );
+
+  it.runIf(runs)(
+    "the Usage page shows a Solo trial at 12,000 MAU that Maker, yearly, costs least, with every option's figures",
+    async () => {
+      const team = await makeTeam(ctx.app);
+      const { key } = await createApiKey({
+        db: ctx.db.kysely,
+        orgId: team.org.id,
+        name: "ingest",
+        scopes: ["usage:write"],
+        createdBy: null,
+        now: new Date(),
+      });
+      const timestamp = ctx.clock.now().toISOString();
+      for (let start = 0; start < 12_000; start += 1000) {
+        const events = Array.from({ length: 1000 }, (_, n) => ({
+          id: `ui-${start + n}`,
+          org_id: team.org.id,
+          app_id: "app",
+          metric: "mau",
+          device_id: `device-${start + n}`,
+          timestamp,
+        }));
+        const response = await ctx.app.inject({
+          method: "POST",
+          url: "/v1/usage/events",
+          headers: { authorization: `Bearer ${key}` },
+          payload: { events },
+        });
+        expect(response.json().accepted).toBe(1000);
+      }
+      const page = await chromium.newPage({ viewport: { width: 390, height: 844 } });
+      try {
+        await signIn(page, team.owner.user.email, `/usage?org=${team.org.id}`);
+        await page.getByRole("heading", { name: "Cheapest way to pay" }).waitFor();
+        const advice = page.getByRole("region", { name: "Cheapest way to pay" });
+        expect(await advice.textContent()).toContain("Recommended: Maker, billed yearly");
+        expect(await advice.textContent()).toContain(
+          "against 44.00 USD on the Solo trial with 30.00 credits of overage.",
+        );
+        const row = (name: string) => advice.getByRole("row", { name }).textContent();
+        expect(await row("Solo trial monthly")).toMatch(/\$14\.00\s*30\.00\s*\$44\.00/);
+        expect(await row("Maker monthly")).toMatch(/\$39\.00\s*6\.00\s*\$45\.00/);
+        expect(await row("Maker yearly")).toMatch(/\$31\.20\s*6\.00\s*\$37\.20/);
+        expect(await advice.locator("tr.recommended").textContent()).toContain("Maker");
+        expect(await advice.locator('tr[aria-current="true"]').textContent()).toContain("Solo");
+        await page.screenshot({ path: screenshotPath(`console-advisor-${ctx.engine}`), fullPage: true });
+      } finally {
+        await page.close();
       }
     },
     60_000,

@@ -84,6 +84,7 @@ describeEachEngine(
       expect(advice.projected.mau).toEqual({ at_cycle_end: 12_000, method: "new_devices" });
       expect(advice.current).toEqual({
         plan: "solo",
+        name: "Solo",
         interval: "month",
         trial: true,
         base_usd: "14.00",
@@ -92,6 +93,7 @@ describeEachEngine(
       });
       expect(option(advice, "solo", "month")).toEqual({
         plan: "solo",
+        name: "Solo",
         interval: "month",
         base_usd: "14.00",
         overage_credits: "30.000000",
@@ -112,6 +114,7 @@ describeEachEngine(
       expect(advice.options).toHaveLength(8);
       expect(advice.recommended).toEqual({
         plan: "maker",
+        name: "Maker",
         interval: "year",
         saving_percent: 15,
         reason:

@@ -2,7 +2,16 @@ import { useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { NoBilling, type OrgContext } from "../App.js";
-import { api, canReadBilling, type Email, type Metric, metrics, type UsageView } from "../api.js";
+import {
+  type Advice,
+  api,
+  canReadBilling,
+  type Email,
+  type Metric,
+  metrics,
+  type PlanCost,
+  type UsageView,
+} from "../api.js";
 import { amount, credits, day, metricNames } from "../format.js";
 
 const actionNames: Record<string, string> = {
@@ -13,6 +22,7 @@ const actionNames: Record<string, string> = {
 
 export function Usage({ org }: { org: OrgContext }) {
   const [usage, setUsage] = useState<UsageView | null>(null);
+  const [advice, setAdvice] = useState<Advice | null>(null);
   const [emails, setEmails] = useState<Email[]>([]);
   const [error, setError] = useState<string | null>(null);
 
@@ -20,10 +30,12 @@ export function Usage({ org }: { org: OrgContext }) {
     if (!canReadBilling(org.role)) return;
     void Promise.all([
       api<UsageView>("GET", `/v1/orgs/${org.id}/usage?include=daily,entitlements`),
+      api<Advice>("GET", `/v1/orgs/${org.id}/advisor`),
       api<{ items: Email[] }>("GET", `/v1/orgs/${org.id}/emails?limit=10`),
     ]).then(
-      ([view, sent]) => {
+      ([view, advised, sent]) => {
         setUsage(view);
+        setAdvice(advised);
         setEmails(sent.items);
       },
       (caught: Error) => setError(caught.message),
@@ -59,6 +71,9 @@ export function Usage({ org }: { org: OrgContext }) {
         ))}
       </ul>
 
+      {advice && <AdviceSection advice={advice} org={org} />}
+
+      <h2>This cycle</h2>
       <div className="metrics">
         {metrics.map((metric) => (
           <MetricCard key={metric} metric={metric} usage={usage} />
@@ -94,6 +109,87 @@ export function Usage({ org }: { org: OrgContext }) {
   );
 }
 
+const intervalNames = { month: "monthly", year: "yearly" } as const;
+
+/** The advisor's answer: every plan priced for this cycle's projected usage, and the one to choose. */
+function AdviceSection({ advice, org }: { advice: Advice; org: OrgContext }) {
+  const { recommended, current } = advice;
+  const isCurrent = (option: PlanCost) =>
+    current !== null && option.plan === current.plan && option.interval === current.interval;
+  const isRecommended = (option: PlanCost) =>
+    option.plan === recommended.plan && option.interval === recommended.interval;
+  return (
+    <section aria-labelledby="advice-title" className="advice">
+      <h2 id="advice-title">Cheapest way to pay</h2>
+      <p className="recommendation">
+        <strong>
+          Recommended: {recommended.name}, billed {intervalNames[recommended.interval]}
+        </strong>
+        {advice.spike && <span className="tag">spike: credits</span>}
+        {recommended.saving_percent > 0 && <span className="badge">−{recommended.saving_percent}%</span>}
+      </p>
+      <p>{recommended.reason}</p>
+      <div className="table-wrap">
+        <table>
+          <caption>For this cycle's projected usage, per month</caption>
+          <thead>
+            <tr>
+              <th scope="col">Plan</th>
+              <th scope="col">Billed</th>
+              <th scope="col">Plan price</th>
+              <th scope="col">Overage credits</th>
+              <th scope="col">Total</th>
+            </tr>
+          </thead>
+          <tbody>
+            {advice.options.map((option) => (
+              <tr
+                key={`${option.plan}-${option.interval}`}
+                className={isRecommended(option) ? "recommended" : undefined}
+                aria-current={isCurrent(option) ? "true" : undefined}
+              >
+                <th scope="row">
+                  {option.name}
+                  {isCurrent(option) && (
+                    <>
+                      {" "}
+                      <span className="tag">{current?.trial ? "trial" : "current"}</span>
+                    </>
+                  )}
+                </th>
+                <td>{intervalNames[option.interval]}</td>
+                <td className="number">${option.base_usd}</td>
+                <td className="number">{credits(option.overage_credits)}</td>
+                <td className="number">${option.total_usd}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p className="hint">
+        Advice only: your plan never changes by itself. <a href={`/plans?org=${org.id}`}>See plans</a>
+      </p>
+    </section>
+  );
+}
+
+/** How a forecast was made, in a few words after its figure. */
+function forecastBasis(forecast: UsageView["metrics"][Metric]["forecast"], unit: string): string {
+  const rate = amount(forecast.daily_rate ?? 0);
+  switch (forecast.method) {
+    case "new_devices":
+      return `${rate} new devices a day lately`;
+    case "recent_rate":
+      return `${rate} ${unit} a day lately`;
+    case "cycle_average":
+      return "at the rate so far";
+    case "seen_so_far":
+      return "too early for a daily rate";
+    case "storage_held":
+      return "today's storage kept";
+  }
+}
+
 /** Units as a person reads them next to a number. */
 const unitNames: Record<string, string> = { minute: "minutes" };
 
@@ -121,7 +217,8 @@ function MetricCard({ metric, usage }: { metric: Metric; usage: UsageView }) {
         </p>
       )}
       <p className="hint">
-        At this rate: {amount(forecast.at_cycle_end)} {figures.unit} by the cycle's end
+        Forecast: {amount(forecast.at_cycle_end)} {figures.unit} by the cycle's end (
+        {forecastBasis(forecast, figures.unit)})
         {forecast.quota_reached_on ? `; the quota is reached on ${day(forecast.quota_reached_on)}` : ""}.
       </p>
       <DailyChart series={usage.daily[metric]} cycle={usage.cycle} label={metricNames[metric]} />

@@ -11,6 +11,7 @@ import { errorResponses, forecastMethod, orgParams, timestamp } from "../schemas
 const usd = z.string().describe('US dollars and cents, like "44.00"');
 const cost = {
   plan: z.string(),
+  name: z.string(),
   interval: z.enum(intervals),
   base_usd: usd.describe("the plan's price for a month: monthly, or the annual price ÷ 12"),
   overage_credits: z
@@ -55,6 +56,7 @@ export const advisorRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
             options: z.array(z.object(cost)),
             recommended: z.object({
               plan: z.string(),
+              name: z.string(),
               interval: z.enum(intervals),
               reason: z.string(),
               saving_percent: z.number().int().describe("how much less than `current` it costs"),
@@ -79,7 +81,7 @@ export const advisorRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
         orgId: request.params.org,
         now: deps.clock.now(),
       });
-      return adviceView({ outlook, advice });
+      return adviceView({ outlook, advice, catalog: deps.config.catalog });
     },
   );
 };
