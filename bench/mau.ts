@@ -4,8 +4,9 @@ import { loadConfig } from "../src/config.js";
 import { type Db, openDatabase } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { systemClock } from "../src/domain/clock.js";
+import { readAdvice } from "../src/services/advisePlans.js";
 import { EntitlementCache } from "../src/services/entitlementCache.js";
-import { readUsage } from "../src/services/readUsage.js";
+import { readOutlook, readUsage } from "../src/services/readUsage.js";
 import { recordUsage } from "../src/services/recordUsage.js";
 import { withThrowawayDatabase } from "./databases.js";
 import { count, heading, mib, ms, seconds, table, target } from "./format.js";
@@ -27,7 +28,8 @@ interface Checkpoint {
 /**
  * (d) One organization's cycle with `devices` distinct devices, recorded through the service
  * (`recordUsage`, 1,000-event batches, several in flight) on PostgreSQL; then the cycle's MAU
- * read back through `readUsage`, which must be exactly the device count. Memory is sampled at
+ * read back through `readUsage`, which must be exactly the device count, and the reads of the
+ * usage view (with its forecast) and of the advisor timed. Memory is sampled at
  * each quarter: ingestion must not keep anything per device in the process.
  */
 export async function runMau({ options, engines }: { options: BenchOptions; engines: EngineName[] }) {
@@ -82,9 +84,13 @@ async function measure({
     checkpoints.push({ devices: Math.min(devices, done * BATCH_SIZE), memory: sampleMemory() });
   }
   const reads = await readMau({ db, orgId });
+  const { catalog } = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" });
+  // The usage view and the advisor read the cycle's days as well (devices first seen per day).
+  const outlook = await timeReads(() => readOutlook({ db: db.kysely, catalog, orgId, now: new Date() }));
+  const advice = await timeReads(() => readAdvice({ db: db.kysely, catalog, orgId, now: new Date() }));
   const refresh = await coldRefresh({ db, orgId });
   const sizes = await tableSizes({ db });
-  printResults({ devices, ingestSeconds, reads, refresh, sizes, checkpoints });
+  printResults({ devices, ingestSeconds, reads, outlook, advice, refresh, sizes, checkpoints });
   if (reads.value !== BigInt(devices)) {
     throw new Error(`readUsage counted ${reads.value} MAU, not ${devices}`);
   }
@@ -135,6 +141,16 @@ async function readMau({ db, orgId }: { db: Db; orgId: string }) {
   return { times, value };
 }
 
+async function timeReads(read: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < READS; i++) {
+    const started = performance.now();
+    await read();
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
 /** What each invalidation of this org costs the next check: a refresh over the whole cycle. */
 async function coldRefresh({ db, orgId }: { db: Db; orgId: string }): Promise<number> {
   const { catalog } = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" });
@@ -157,6 +173,8 @@ function printResults({
   devices,
   ingestSeconds,
   reads,
+  outlook,
+  advice,
   refresh,
   sizes,
   checkpoints,
@@ -164,6 +182,8 @@ function printResults({
   devices: number;
   ingestSeconds: number;
   reads: { times: number[]; value: bigint };
+  outlook: number[];
+  advice: number[];
   refresh: number;
   sizes: { events: number; devices: number };
   checkpoints: Checkpoint[];
@@ -176,6 +196,8 @@ function printResults({
       "MAU read",
       `${count(Number(reads.value))} ${exact ? "(exact)" : `(WRONG: expected ${count(devices)})`}`,
     ],
+    ["readOutlook (usage view with forecast)", `${outlook.map(ms).join(", ")} (${READS} reads)`],
+    ["readAdvice (advisor)", `${advice.map(ms).join(", ")} (${READS} reads)`],
     ["cold entitlement refresh", ms(refresh)],
     ["on disk", `usage_events ${mib(sizes.events)}, mau_devices ${mib(sizes.devices)}`],
   ]);
