@@ -239,15 +239,15 @@ function reasonFor({
         : "";
     return `This cycle's ${metricWords[spike.metric]} looks like a spike (${what}): credits pay for it on ${name(chosen.plan)}, ${usd(chosen.totalMicros)} this cycle, without committing to a bigger plan${instead}.`;
   }
+  const withOverage = (cost: PlanCost) =>
+    cost.overageMicros > 0n
+      ? ` with ${readableCredits(formatCredits(cost.overageMicros))} credits of overage`
+      : "";
   const priced = (cost: PlanCost) => {
     const monthly = options.find((option) => option.plan === cost.plan && option.interval === "month");
-    const overage =
-      cost.overageMicros > 0n
-        ? ` with ${readableCredits(formatCredits(cost.overageMicros))} credits of overage`
-        : "";
     return cost.interval === "year" && monthly
-      ? `${usd(cost.totalMicros)} a month billed yearly (${formatUsd(monthly.totalMicros)} monthly)${overage}`
-      : `${usd(cost.totalMicros)} a month${overage}`;
+      ? `${usd(cost.totalMicros)} a month billed yearly (${formatUsd(monthly.totalMicros)} monthly)${withOverage(cost)}`
+      : `${usd(cost.totalMicros)} a month${withOverage(cost)}`;
   };
   if (current && chosen.plan === current.plan && chosen.interval === current.interval) {
     const plan = label(current);
@@ -256,7 +256,7 @@ function reasonFor({
   const fits =
     chosen.overageMicros === 0n ? "covers the projected usage" : "costs least for the projected usage";
   const against = current
-    ? `, against ${usd(current.totalMicros)} on ${label(current)}${current.overageMicros > 0n ? ` with ${readableCredits(formatCredits(current.overageMicros))} credits of overage` : ""}`
+    ? `, against ${usd(current.totalMicros)} on ${label(current)}${withOverage(current)}`
     : "";
   if (current && chosen.plan === current.plan) {
     return `${name(chosen.plan)} billed ${chosen.interval === "year" ? "yearly" : "monthly"} costs ${usd(chosen.totalMicros)} a month${against}.`;
