@@ -61,7 +61,10 @@ export function weekOf(at: Date): string {
   return new Date(at.getTime() - daysSinceMonday * DAY_MS).toISOString().slice(0, 10);
 }
 
-/** Runs `queuePlanAdvice` now and every six hours, until stopped. */
+/** The first run waits this long: a server starting (or a fleet restarting) has enough to do. */
+const FIRST_RUN_DELAY_MS = 60_000;
+
+/** Runs `queuePlanAdvice` a minute after the start and every six hours, until stopped. */
 export function startPlanAdvice({
   db,
   catalog,
@@ -81,8 +84,11 @@ export function startPlanAdvice({
       logger?.error({ err: error }, "plan advice failed; next run in six hours");
     }
   };
-  void run();
-  const timer = setInterval(run, EVERY_MS);
+  let timer = setTimeout(() => {
+    void run();
+    timer = setInterval(run, EVERY_MS);
+    timer.unref();
+  }, FIRST_RUN_DELAY_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { stop: () => clearTimeout(timer) };
 }
