@@ -1,7 +1,7 @@
 import type { Browser as Chromium, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createApiKey } from "../../src/services/apiKeys.js";
-import { describeEachEngine, makeTeam } from "../support/app.js";
+import { describeEachEngine, makeTeam, reportNewDevices } from "../support/app.js";
 import { chromiumAvailable, launchChromium, screenshotPath } from "../support/browser.js";
 
 const runs = chromiumAvailable();
@@ -175,24 +175,7 @@ describeEachEngine("the web console in a browser", (ctx) => {
         createdBy: null,
         now: new Date(),
       });
-      const timestamp = ctx.clock.now().toISOString();
-      for (let start = 0; start < 12_000; start += 1000) {
-        const events = Array.from({ length: 1000 }, (_, n) => ({
-          id: `ui-${start + n}`,
-          org_id: team.org.id,
-          app_id: "app",
-          metric: "mau",
-          device_id: `device-${start + n}`,
-          timestamp,
-        }));
-        const response = await ctx.app.inject({
-          method: "POST",
-          url: "/v1/usage/events",
-          headers: { authorization: `Bearer ${key}` },
-          payload: { events },
-        });
-        expect(response.json().accepted).toBe(1000);
-      }
+      await reportNewDevices(ctx.app, { key, orgId: team.org.id, count: 12_000, at: ctx.clock.now() });
       const page = await chromium.newPage({ viewport: { width: 390, height: 844 } });
       try {
         await signIn(page, team.owner.user.email, `/usage?org=${team.org.id}`);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { expect, it } from "vitest";
 import { createApiKey } from "../../src/services/apiKeys.js";
 import { queuePlanAdvice } from "../../src/services/planAdviceEmails.js";
-import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
+import { describeEachEngine, expectError, makeTeam, reportNewDevices } from "../support/app.js";
 
 // A trial long enough to move the clock a cycle back and a week on.
 const catalogFile = join(mkdtempSync(join(tmpdir(), "meterline-advisor-")), "catalog.json");
@@ -36,26 +36,9 @@ describeEachEngine(
       return { ...team, key };
     }
 
-    /** `count` devices first seen at `at`, as the host product reports them. */
-    async function devices(key: string, orgId: string, count: number, at: Date) {
-      for (let start = 0; start < count; start += 1000) {
-        const events = Array.from({ length: Math.min(1000, count - start) }, (_, i) => ({
-          id: `adv-${++seq}-${Date.now()}`,
-          org_id: orgId,
-          app_id: "app",
-          metric: "mau",
-          device_id: `device-${at.getTime()}-${start + i}`,
-          timestamp: at.toISOString(),
-        }));
-        const response = await ctx.app.inject({
-          method: "POST",
-          url: "/v1/usage/events",
-          headers: { authorization: `Bearer ${key}` },
-          payload: { events },
-        });
-        expect(response.json().accepted, response.body).toBe(events.length);
-      }
-    }
+    /** `count` new devices first seen at `at`, as the host product reports them. */
+    const devices = (key: string, orgId: string, count: number, at: Date) =>
+      reportNewDevices(ctx.app, { key, orgId, count, at });
 
     /** Runs `body` with the app's clock at `at`. */
     async function at<T>(when: Date, body: () => Promise<T>): Promise<T> {

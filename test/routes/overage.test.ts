@@ -1,9 +1,8 @@
 import { expect, it } from "vitest";
 import { createApiKey } from "../../src/services/apiKeys.js";
-import { describeEachEngine, makeTeam } from "../support/app.js";
+import { describeEachEngine, makeTeam, reportNewDevices } from "../support/app.js";
 
 describeEachEngine("overage paid from credits", (ctx) => {
-  let seq = 0;
   async function setup(credits: string) {
     const team = await makeTeam(ctx.app);
     const { key: admin } = await createApiKey({
@@ -28,26 +27,9 @@ describeEachEngine("overage paid from credits", (ctx) => {
     });
   }
 
-  async function devices(key: string, orgId: string, from: number, to: number) {
-    const timestamp = ctx.clock.now().toISOString();
-    for (let start = from; start < to; start += 1000) {
-      const events = Array.from({ length: Math.min(1000, to - start) }, (_, i) => ({
-        id: `o-${++seq}-${Date.now()}`,
-        org_id: orgId,
-        app_id: "app",
-        metric: "mau",
-        device_id: `device-${start + i}`,
-        timestamp,
-      }));
-      const response = await ctx.app.inject({
-        method: "POST",
-        url: "/v1/usage/events",
-        headers: { authorization: `Bearer ${key}` },
-        payload: { events },
-      });
-      expect(response.json().accepted).toBe(events.length);
-    }
-  }
+  /** `to − from` new devices, seen now. */
+  const devices = (key: string, orgId: string, from: number, to: number) =>
+    reportNewDevices(ctx.app, { key, orgId, count: to - from, at: ctx.clock.now() });
 
   async function creditsOf(team: Awaited<ReturnType<typeof setup>>, expected: string) {
     const deadline = Date.now() + 5_000;

@@ -208,3 +208,35 @@ export function expectError(response: LightMyRequestResponse, status: number, co
   }
   return body.error as { code: string; message: string; request_id: string };
 }
+
+let reports = 0;
+
+/**
+ * Reports `count` devices never seen before, first seen at `at`, through POST /v1/usage/events
+ * in batches of 1,000, as a host product does; fails unless every event is accepted.
+ */
+export async function reportNewDevices(
+  app: FastifyInstance,
+  { key, orgId, count, at }: { key: string; orgId: string; count: number; at: Date },
+): Promise<void> {
+  const report = ++reports;
+  for (let start = 0; start < count; start += 1000) {
+    const events = Array.from({ length: Math.min(1000, count - start) }, (_, n) => ({
+      id: `devices-${report}-${start + n}`,
+      org_id: orgId,
+      app_id: "app",
+      metric: "mau",
+      device_id: `device-${report}-${start + n}`,
+      timestamp: at.toISOString(),
+    }));
+    const response = await app.inject({
+      method: "POST",
+      url: "/v1/usage/events",
+      headers: { authorization: `Bearer ${key}` },
+      payload: { events },
+    });
+    if (response.json().accepted !== events.length) {
+      throw new Error(`${events.length} devices reported, not all accepted: ${response.body}`);
+    }
+  }
+}
