@@ -13,8 +13,9 @@ const EVERY_MS = 6 * 60 * 60 * 1000;
 /**
  * Queues the weekly plan advice (SPEC §7) to each active organization that another plan would
  * cost at least 10% less than what it pays now (`isWorthMailing`), unless it had one in the
- * last 7 days; keyed by the week, so processes racing queue it once. Answers how many were
- * queued. The advice never changes a plan.
+ * last 7 days; keyed by the week, so processes racing queue it once. One organization that
+ * cannot be advised does not hold up the others: it is named in `failed`, and tried again on
+ * the next run. The advice never changes a plan.
  */
 export async function queuePlanAdvice({
   db,
@@ -24,35 +25,56 @@ export async function queuePlanAdvice({
   db: Kysely<Schema>;
   catalog: Catalog;
   now: Date;
-}): Promise<number> {
+}): Promise<{ queued: number; failed: { orgId: string; error: unknown }[] }> {
   const orgIds = await orgsDueEmail(db, {
     kind: "plan_advice",
     since: new Date(now.getTime() - 7 * DAY_MS),
     activeSince: new Date(now.getTime() - 31 * DAY_MS),
   });
   let queued = 0;
+  const failed: { orgId: string; error: unknown }[] = [];
+  const name = (id: string) => findPlan(catalog, id)?.name ?? id;
   for (const orgId of orgIds) {
-    const { outlook, advice } = await readAdvice({ db, catalog, orgId, now });
-    if (!advice.current || !isWorthMailing(advice)) continue;
-    const name = (id: string) => findPlan(catalog, id)?.name ?? id;
-    const sent = await queueEmail(db, {
-      orgId,
-      dedupeKey: `plan_advice:${weekOf(now)}`,
-      facts: {
-        kind: "plan_advice",
-        org_name: outlook.report.org.name,
-        plan_name: name(advice.recommended.plan),
-        interval: advice.recommended.interval,
-        current_plan_name: name(advice.current.plan),
-        on_trial: advice.current.trial,
-        saving_percent: advice.savingPercent,
-        reason: advice.recommended.reason,
-      },
-      now,
-    });
-    if (sent) queued += 1;
+    try {
+      if (await adviseOrg({ db, catalog, orgId, now, name })) queued += 1;
+    } catch (error) {
+      failed.push({ orgId, error });
+    }
   }
-  return queued;
+  return { queued, failed };
+}
+
+/** Queues one organization's advice if it is worth mailing; answers whether it was queued. */
+async function adviseOrg({
+  db,
+  catalog,
+  orgId,
+  now,
+  name,
+}: {
+  db: Kysely<Schema>;
+  catalog: Catalog;
+  orgId: string;
+  now: Date;
+  name: (planId: string) => string;
+}): Promise<boolean> {
+  const { outlook, advice } = await readAdvice({ db, catalog, orgId, now });
+  if (!advice.current || !isWorthMailing(advice)) return false;
+  return queueEmail(db, {
+    orgId,
+    dedupeKey: `plan_advice:${weekOf(now)}`,
+    facts: {
+      kind: "plan_advice",
+      org_name: outlook.report.org.name,
+      plan_name: name(advice.recommended.plan),
+      interval: advice.recommended.interval,
+      current_plan_name: name(advice.current.plan),
+      on_trial: advice.current.trial,
+      saving_percent: advice.savingPercent,
+      reason: advice.recommended.reason,
+    },
+    now,
+  });
 }
 
 /** The Monday starting the UTC week of `at`: "2026-11-23" for Thursday 26 November 2026. */
@@ -78,8 +100,11 @@ export function startPlanAdvice({
 }): { stop: () => void } {
   const run = async () => {
     try {
-      const queued = await queuePlanAdvice({ db, catalog, now: clock.now() });
+      const { queued, failed } = await queuePlanAdvice({ db, catalog, now: clock.now() });
       if (queued) logger?.info({ queued }, "plan advice queued");
+      for (const { orgId, error } of failed) {
+        logger?.error({ err: error, org: orgId }, "advising an organization failed; tried again next run");
+      }
     } catch (error) {
       logger?.error({ err: error }, "plan advice failed; next run in six hours");
     }
