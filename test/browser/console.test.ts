@@ -1,7 +1,6 @@
 import type { Browser as Chromium, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createApiKey } from "../../src/services/apiKeys.js";
-import { describeEachEngine, makeTeam, reportNewDevices } from "../support/app.js";
+import { describeEachEngine, makeTeam, reportNewDevices, usageKey } from "../support/app.js";
 import { chromiumAvailable, launchChromium, screenshotPath } from "../support/browser.js";
 
 const runs = chromiumAvailable();
@@ -167,14 +166,7 @@ describeEachEngine("the web console in a browser", (ctx) => {
     "the Usage page shows a Solo trial at 12,000 MAU that Maker, yearly, costs least, with every option's figures",
     async () => {
       const team = await makeTeam(ctx.app);
-      const { key } = await createApiKey({
-        db: ctx.db.kysely,
-        orgId: team.org.id,
-        name: "ingest",
-        scopes: ["usage:write"],
-        createdBy: null,
-        now: new Date(),
-      });
+      const key = await usageKey(ctx.db, team.org.id);
       await reportNewDevices(ctx.app, { key, orgId: team.org.id, count: 12_000, at: ctx.clock.now() });
       const page = await chromium.newPage({ viewport: { width: 390, height: 844 } });
       try {

@@ -2,9 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { createApiKey } from "../../src/services/apiKeys.js";
 import { queuePlanAdvice } from "../../src/services/planAdviceEmails.js";
-import { describeEachEngine, expectError, makeTeam, reportNewDevices } from "../support/app.js";
+import { describeEachEngine, expectError, makeTeam, reportNewDevices, usageKey } from "../support/app.js";
 
 // A trial long enough to move the clock a cycle back and a week on.
 const catalogFile = join(mkdtempSync(join(tmpdir(), "meterline-advisor-")), "catalog.json");
@@ -25,15 +24,7 @@ describeEachEngine(
 
     async function trialTeam() {
       const team = await makeTeam(ctx.app);
-      const { key } = await createApiKey({
-        db: ctx.db.kysely,
-        orgId: team.org.id,
-        name: "ingest",
-        scopes: ["usage:write"],
-        createdBy: null,
-        now: new Date(),
-      });
-      return { ...team, key };
+      return { ...team, key: await usageKey(ctx.db, team.org.id) };
     }
 
     /** `count` new devices first seen at `at`, as the host product reports them. */

@@ -1,8 +1,7 @@
 import { expect, it } from "vitest";
 import { BODY_LIMIT_BYTES } from "../../src/http/app.js";
 import { rateLimits } from "../../src/http/rateLimits.js";
-import { createApiKey } from "../../src/services/apiKeys.js";
-import { describeEachEngine, expectError, makeTeam, signUp, uniqueEmail } from "../support/app.js";
+import { describeEachEngine, expectError, makeTeam, signUp, uniqueEmail, usageKey } from "../support/app.js";
 
 describeEachEngine("abuse limits", (ctx) => {
   const PASSWORD = "correct horse battery";
@@ -110,14 +109,7 @@ describeEachEngine("abuse limits", (ctx) => {
 
   it("refuses a batch over 1,000 events and a body over 1 MiB, storing nothing", async () => {
     const team = await makeTeam(ctx.app);
-    const { key } = await createApiKey({
-      db: ctx.db.kysely,
-      orgId: team.org.id,
-      name: "ingest",
-      scopes: ["usage:write"],
-      createdBy: null,
-      now: new Date(),
-    });
+    const key = await usageKey(ctx.db, team.org.id);
     const event = (i: number) => ({
       id: `big-${i}`,
       org_id: team.org.id,

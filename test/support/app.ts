@@ -8,6 +8,7 @@ import type { Db } from "../../src/db/client.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
+import { createApiKey } from "../../src/services/apiKeys.js";
 import type { EntitlementCache } from "../../src/services/entitlementCache.js";
 import type { OrgJobRunner } from "../../src/services/orgJobRunner.js";
 import type { EmailDispatcher } from "../../src/services/sendEmails.js";
@@ -207,6 +208,19 @@ export function expectError(response: LightMyRequestResponse, status: number, co
     throw new Error(`expected ${status} ${code}, got ${response.statusCode} ${response.body}`);
   }
   return body.error as { code: string; message: string; request_id: string };
+}
+
+/** A key bound to the organization with `usage:write`: what its host product reports usage with. */
+export async function usageKey(db: Db, orgId: string): Promise<string> {
+  const { key } = await createApiKey({
+    db: db.kysely,
+    orgId,
+    name: "ingest",
+    scopes: ["usage:write"],
+    createdBy: null,
+    now: new Date(),
+  });
+  return key;
 }
 
 let reports = 0;
