@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
 import { buildCatalog } from "../src/domain/catalog.js";
 import { systemClock } from "../src/domain/clock.js";
-import { cycleContaining } from "../src/domain/cycles.js";
+import { type CycleSchedule, cycleAt, cycleContaining, moveAnchor } from "../src/domain/cycles.js";
 import { createOrg } from "../src/services/createOrg.js";
 import { EntitlementCache, startEntitlementCache } from "../src/services/entitlementCache.js";
 import { recordUsage } from "../src/services/recordUsage.js";
@@ -45,6 +45,53 @@ for (const engine of engines) {
             `.execute(database.db.kysely);
             const expected = cases.map((c) => cycleContaining(c).start.toISOString().slice(0, 10));
             expect(result.rows.map((row) => row.start)).toEqual(expected);
+          },
+        ),
+        { numRuns: 20 },
+      );
+    });
+
+    it("the database's cycle of an organization agrees with domain/cycles.ts around changes of anchor day", async () => {
+      const day = (at: Date | undefined) => at?.toISOString().slice(0, 10) ?? null;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 31 }),
+          fc.array(
+            fc.record({
+              afterDays: fc.integer({ min: 0, max: 40 }),
+              anchorDay: fc.integer({ min: 1, max: 31 }),
+            }),
+            {
+              minLength: 1,
+              maxLength: 4,
+            },
+          ),
+          fc.date({
+            min: new Date("2024-01-01T00:00:00Z"),
+            max: new Date("2029-01-01T00:00:00Z"),
+            noInvalidDate: true,
+          }),
+          fc.array(fc.integer({ min: -120 * 86_400_000, max: 120 * 86_400_000 }), {
+            minLength: 1,
+            maxLength: 50,
+          }),
+          async (firstAnchor, changes, startAt, offsets) => {
+            let schedule: CycleSchedule = { anchorDay: firstAnchor, bridge: null, beforeBridge: null };
+            let now = startAt.getTime();
+            for (const change of changes) {
+              now += change.afterDays * 86_400_000;
+              schedule = moveAnchor({ schedule, anchorDay: change.anchorDay, now: new Date(now) });
+            }
+            const ats = offsets.map((offset) => new Date(now + offset));
+            const result = await sql<{ start: string }>`
+              SELECT meterline_org_cycle_start(at, ${schedule.anchorDay}::integer, ${day(schedule.bridge?.start)}::date,
+                ${day(schedule.bridge?.end)}::date, ${day(schedule.beforeBridge ?? undefined)}::date)::text AS start
+              FROM unnest(${ats.map((at) => at.toISOString())}::timestamptz[]) WITH ORDINALITY AS input (at, n)
+              ORDER BY n
+            `.execute(database.db.kysely);
+            expect(result.rows.map((row) => row.start)).toEqual(
+              ats.map((at) => day(cycleAt({ at, schedule }).start)),
+            );
           },
         ),
         { numRuns: 20 },

@@ -1,12 +1,16 @@
 import { type Kysely, sql } from "kysely";
 import type { Role } from "../domain/access.js";
 import type { TierOverrides } from "../domain/catalog.js";
+import type { CycleSchedule } from "../domain/cycles.js";
 import type { OrgsTable, Schema } from "./schema.js";
-import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
+import { dayOf, USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
 export type OrgRow = Pick<OrgsTable, "id" | "name" | "billing_email" | "country" | "trial_ends_at"> & {
   created_at: Date;
   cycle_anchor_day: number;
+  cycle_bridge_start: string | null;
+  cycle_bridge_end: string | null;
+  cycle_before_bridge: string | null;
   credit_tiers: TierOverrides | null;
 };
 
@@ -18,12 +22,17 @@ const orgColumns = [
   "created_at",
   "trial_ends_at",
   "cycle_anchor_day",
+  "cycle_bridge_start",
+  "cycle_bridge_end",
+  "cycle_before_bridge",
   "credit_tiers",
 ] as const;
 
+type CycleColumns = "cycle_anchor_day" | "cycle_bridge_start" | "cycle_bridge_end" | "cycle_before_bridge";
+
 export async function insertOrg(
   db: Kysely<Schema>,
-  org: Omit<OrgRow, "cycle_anchor_day" | "credit_tiers">,
+  org: Omit<OrgRow, CycleColumns | "credit_tiers">,
 ): Promise<OrgRow> {
   return db.insertInto("orgs").values(org).returning(orgColumns).executeTakeFirstOrThrow();
 }
@@ -38,6 +47,39 @@ export async function updateOrg(
   changes: Partial<Pick<OrgsTable, "name" | "billing_email" | "country">>,
 ): Promise<OrgRow | undefined> {
   return db.updateTable("orgs").set(changes).where("id", "=", id).returning(orgColumns).executeTakeFirst();
+}
+
+/** How the organization's billing cycles fall, from its row. */
+export function cycleScheduleOf(org: Pick<OrgRow, CycleColumns>): CycleSchedule {
+  const { cycle_bridge_start: start, cycle_bridge_end: end, cycle_before_bridge: before } = org;
+  return {
+    anchorDay: org.cycle_anchor_day,
+    bridge: start && end ? { start: new Date(start), end: new Date(end) } : null,
+    beforeBridge: before ? new Date(before) : null,
+  };
+}
+
+/**
+ * Sets how the organization's cycles fall. The row lock (FOR UPDATE, which ingestion's key-share
+ * lock waits for) orders it with every batch of usage, so no event is counted by the old
+ * schedule after the new one is in place.
+ */
+export async function saveCycleSchedule(
+  db: Kysely<Schema>,
+  { orgId, schedule }: { orgId: string; schedule: CycleSchedule },
+): Promise<void> {
+  await sql`SELECT id FROM orgs WHERE id = ${orgId} FOR UPDATE`.execute(db);
+  await db
+    .updateTable("orgs")
+    .set({
+      cycle_anchor_day: schedule.anchorDay,
+      cycle_bridge_start: schedule.bridge ? dayOf(schedule.bridge.start) : null,
+      cycle_bridge_end: schedule.bridge ? dayOf(schedule.bridge.end) : null,
+      cycle_before_bridge: schedule.beforeBridge ? dayOf(schedule.beforeBridge) : null,
+    })
+    .where("id", "=", orgId)
+    .execute();
+  await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
 }
 
 /**

@@ -33,6 +33,10 @@ export interface OrgsTable {
   created_at: CreatedAt;
   trial_ends_at: Date;
   cycle_anchor_day: ColumnType<number, number | undefined, number>;
+  /** UTC days, `YYYY-MM-DD`; null together (domain/cycles.ts, CycleSchedule). */
+  cycle_bridge_start: ColumnType<string | null, string | null | undefined, string | null>;
+  cycle_bridge_end: ColumnType<string | null, string | null | undefined, string | null>;
+  cycle_before_bridge: ColumnType<string | null, string | null | undefined, string | null>;
   credit_tiers: ColumnType<TierOverrides | null, string | null | undefined, string | null>;
 }
 

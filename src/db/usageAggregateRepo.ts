@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { Cycle } from "../domain/cycles.js";
+import { type Cycle, MAX_CYCLE_DAYS } from "../domain/cycles.js";
 import type { Metric } from "../domain/usageEvents.js";
 import type { Schema } from "./schema.js";
 
@@ -140,8 +140,8 @@ export async function dailySeries(
       .selectFrom("mau_devices")
       .select(["first_seen as day", (eb) => eb.fn.countAll<string>().as("value")])
       .where("org_id", "=", orgId)
-      // Each day counts in its own cycle; a cycle starts at most 31 days before its days.
-      .where("cycle_start", ">=", dayOf(new Date(Date.parse(from) - 31 * 86_400_000)))
+      // Each day counts in its own cycle, which starts at most MAX_CYCLE_DAYS before its days.
+      .where("cycle_start", ">=", dayOf(new Date(Date.parse(from) - MAX_CYCLE_DAYS * 86_400_000)))
       .where("cycle_start", "<", to)
       .where("first_seen", ">=", from)
       .where("first_seen", "<", to)
@@ -162,42 +162,4 @@ export async function dailySeries(
     FROM generate_series(${from}::timestamp, ${to}::timestamp - interval '1 day', interval '1 day') AS day
   `.execute(db);
   return result.rows.map((row) => ({ day: row.day, value: BigInt(row.value) }));
-}
-
-/**
- * Re-keys the organization's MAU aggregate to a new anchor day from `from` on, from the raw
- * events: run when its cycles change (a subscription starts or ends), under a lock that
- * ingestion's key-share lock waits for.
- */
-export async function rekeyMauDevices(
-  db: Kysely<Schema>,
-  { orgId, anchorDay, from }: { orgId: string; anchorDay: number; from: Date },
-): Promise<void> {
-  await sql`SELECT id FROM orgs WHERE id = ${orgId} FOR UPDATE`.execute(db);
-  await db.updateTable("orgs").set({ cycle_anchor_day: anchorDay }).where("id", "=", orgId).execute();
-  await db
-    .deleteFrom("mau_devices")
-    .where("org_id", "=", orgId)
-    .where("cycle_start", ">=", dayOf(from))
-    .execute();
-  await sql`
-    INSERT INTO mau_devices (org_id, cycle_start, device_id, first_seen)
-    SELECT org_id, meterline_cycle_start(occurred_at, ${anchorDay}::integer), device_id,
-      min((occurred_at AT TIME ZONE 'UTC')::date)
-    FROM usage_events WHERE org_id = ${orgId} AND metric = 'mau' AND occurred_at >= ${from}
-    GROUP BY 1, 2, 3
-    ON CONFLICT (org_id, cycle_start, device_id) DO UPDATE SET first_seen = least(mau_devices.first_seen, excluded.first_seen)
-  `.execute(db);
-  await db
-    .deleteFrom("mau_counts")
-    .where("org_id", "=", orgId)
-    .where("cycle_start", ">=", dayOf(from))
-    .execute();
-  await sql`
-    INSERT INTO mau_counts (org_id, cycle_start, devices)
-    SELECT org_id, cycle_start, count(*) FROM mau_devices
-    WHERE org_id = ${orgId} AND cycle_start >= ${dayOf(from)}::date
-    GROUP BY 1, 2
-  `.execute(db);
-  await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
 }

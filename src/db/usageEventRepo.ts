@@ -1,4 +1,6 @@
 import { type Kysely, sql } from "kysely";
+import type { CycleSchedule } from "../domain/cycles.js";
+import { cycleScheduleOf } from "./orgRepo.js";
 import type { Schema, UsageEventsTable } from "./schema.js";
 import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
@@ -7,25 +9,28 @@ export type UsageEventRow = Omit<UsageEventsTable, "received_at">;
 /**
  * Stores a batch in one statement, one round trip: the rows of existing organizations whose
  * (org_id, id) is new are inserted and folded into the aggregates — sums per UTC day, each
- * device once per billing cycle (by the organization's anchor day, read under a key-share lock
- * that a change of anchor waits for), the latest storage reading per app — and every process is
+ * device once per billing cycle (by the organization's cycle schedule, read under a key-share
+ * lock that a change of schedule waits for), the latest storage reading per app — and every process is
  * told (NOTIFY) once it commits. Rows go in key order, so concurrent batches sharing ids or days
  * take their locks in one order and cannot deadlock.
  *
- * Rows from before the organization's accepted window (SPEC §3, by its own anchor day) are not
- * inserted. Answers the keys inserted and the anchor day of each of `orgIds` that exists.
+ * Rows from before the organization's accepted window (SPEC §3, by its own cycles) are not
+ * inserted. Answers the keys inserted and the cycle schedule of each of `orgIds` that exists.
  */
 export async function insertUsageEvents(
   db: Kysely<Schema>,
   { rows, orgIds, now }: { rows: UsageEventRow[]; orgIds: string[]; now: Date },
-): Promise<{ inserted: { org_id: string; id: string }[]; anchorDays: Map<string, number> }> {
-  if (orgIds.length === 0) return { inserted: [], anchorDays: new Map() };
+): Promise<{ inserted: { org_id: string; id: string }[]; schedules: Map<string, CycleSchedule> }> {
+  if (orgIds.length === 0) return { inserted: [], schedules: new Map() };
   const column = <T>(pick: (row: UsageEventRow) => T) => rows.map(pick);
   const result = await sql<{
     kind: "inserted" | "org" | "told";
     org_id: string;
     id: string | null;
     anchor_day: number | null;
+    bridge_start: string | null;
+    bridge_end: string | null;
+    before_bridge: string | null;
   }>`
     WITH input AS (
       SELECT * FROM unnest(
@@ -40,10 +45,10 @@ export async function insertUsageEvents(
       ) AS event (org_id, id, app_id, metric, occurred_at, device_id, value, payload_hash)
     ),
     orgs_known AS (
-      SELECT id AS org_id, cycle_anchor_day,
+      SELECT id AS org_id, cycle_anchor_day, cycle_bridge_start, cycle_bridge_end, cycle_before_bridge,
         -- SPEC §3: nothing from before this cycle's start (the previous one's end) minus 48 hours
-        meterline_cycle_start(${now.toISOString()}::timestamptz, cycle_anchor_day)::timestamp AT TIME ZONE 'UTC'
-          - interval '48 hours' AS earliest
+        meterline_org_cycle_start(${now.toISOString()}::timestamptz, cycle_anchor_day, cycle_bridge_start,
+          cycle_bridge_end, cycle_before_bridge)::timestamp AT TIME ZONE 'UTC' - interval '48 hours' AS earliest
       FROM orgs WHERE id = ANY (${orgIds}::text[]) ORDER BY id FOR KEY SHARE
     ),
     inserted AS (
@@ -67,7 +72,8 @@ export async function insertUsageEvents(
     -- A cycle starts at a day's beginning, so the cycle of each (organization, day) is computed
     -- once, not once per event.
     mau_cycles AS (
-      SELECT d.org_id, d.day, meterline_cycle_start(d.day::timestamp AT TIME ZONE 'UTC', o.cycle_anchor_day) AS cycle_start
+      SELECT d.org_id, d.day, meterline_org_cycle_start(d.day::timestamp AT TIME ZONE 'UTC', o.cycle_anchor_day,
+        o.cycle_bridge_start, o.cycle_bridge_end, o.cycle_before_bridge) AS cycle_start
       FROM (SELECT DISTINCT org_id, day FROM mau) AS d JOIN orgs_known o USING (org_id)
     ),
     devices AS (
@@ -93,20 +99,31 @@ export async function insertUsageEvents(
       ON CONFLICT (org_id, app_id) DO UPDATE SET bytes = excluded.bytes, measured_at = excluded.measured_at
         WHERE excluded.measured_at > g.measured_at
     )
-    SELECT 'inserted' AS kind, org_id, id, NULL::integer AS anchor_day FROM inserted
+    SELECT 'inserted' AS kind, org_id, id, NULL::integer AS anchor_day,
+      NULL::date AS bridge_start, NULL::date AS bridge_end, NULL::date AS before_bridge FROM inserted
     UNION ALL
-    SELECT 'org', org_id, NULL, cycle_anchor_day FROM orgs_known
+    SELECT 'org', org_id, NULL, cycle_anchor_day, cycle_bridge_start, cycle_bridge_end, cycle_before_bridge
+    FROM orgs_known
     UNION ALL
-    SELECT 'told', changed.org_id, NULL, NULL FROM (SELECT DISTINCT org_id FROM inserted) AS changed
+    SELECT 'told', changed.org_id, NULL, NULL, NULL, NULL, NULL FROM (SELECT DISTINCT org_id FROM inserted) AS changed
       CROSS JOIN LATERAL (SELECT pg_notify(${USAGE_CHANNEL}, changed.org_id)) AS told
   `.execute(db);
   const inserted: { org_id: string; id: string }[] = [];
-  const anchorDays = new Map<string, number>();
+  const schedules = new Map<string, CycleSchedule>();
   for (const row of result.rows) {
-    if (row.kind === "org" && row.anchor_day !== null) anchorDays.set(row.org_id, row.anchor_day);
-    else if (row.kind === "inserted" && row.id !== null) inserted.push({ org_id: row.org_id, id: row.id });
+    if (row.kind === "org" && row.anchor_day !== null) {
+      schedules.set(
+        row.org_id,
+        cycleScheduleOf({
+          cycle_anchor_day: row.anchor_day,
+          cycle_bridge_start: row.bridge_start,
+          cycle_bridge_end: row.bridge_end,
+          cycle_before_bridge: row.before_bridge,
+        }),
+      );
+    } else if (row.kind === "inserted" && row.id !== null) inserted.push({ org_id: row.org_id, id: row.id });
   }
-  return { inserted, anchorDays };
+  return { inserted, schedules };
 }
 
 export async function findPayloadHashes(

@@ -1,42 +1,92 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { CycleSchedule } from "./cycles.js";
 import {
   canonicalEvent,
-  checkEventTime,
   parseBySchema,
   parseUsageEvent,
   readWellFormedEvent,
+  tooNew,
+  tooOld,
+  tooOldForAnyCycle,
 } from "./usageEvents.js";
 
 const now = new Date("2026-11-26T12:00:00Z");
 
-describe("checkEventTime", () => {
+describe("the accepted time window", () => {
+  const regular = (anchorDay: number): CycleSchedule => ({ anchorDay, bridge: null, beforeBridge: null });
+  // Subscribed on Nov 10 during the calendar cycle: Nov 1 → Dec 10, then the 10th of each month.
+  const bridged: CycleSchedule = {
+    anchorDay: 10,
+    bridge: { start: new Date("2026-11-01"), end: new Date("2026-12-10") },
+    beforeBridge: new Date("2026-10-01"),
+  };
   it.each([
-    { name: "now", at: "2026-11-26T12:00:00Z", anchorDay: 1, expected: null },
-    { name: "exactly 5 minutes ahead", at: "2026-11-26T12:05:00Z", anchorDay: 1, expected: null },
+    { name: "now", at: "2026-11-26T12:00:00Z", schedule: regular(1), expected: null },
+    { name: "exactly 5 minutes ahead", at: "2026-11-26T12:05:00Z", schedule: regular(1), expected: null },
     {
       name: "5 minutes and 1 ms ahead",
       at: "2026-11-26T12:05:00.001Z",
-      anchorDay: 1,
+      schedule: regular(1),
       expected: "event_too_new",
     },
-    { name: "start of the grace after October", at: "2026-10-30T00:00:00Z", anchorDay: 1, expected: null },
+    {
+      name: "start of the grace after October",
+      at: "2026-10-30T00:00:00Z",
+      schedule: regular(1),
+      expected: null,
+    },
     {
       name: "just before the grace",
       at: "2026-10-29T23:59:59.999Z",
-      anchorDay: 1,
+      schedule: regular(1),
       expected: "event_too_old",
     },
-    { name: "anchor 20: inside this cycle", at: "2026-11-20T00:00:00Z", anchorDay: 20, expected: null },
-    { name: "anchor 20: inside the grace", at: "2026-11-18T00:00:00Z", anchorDay: 20, expected: null },
+    {
+      name: "anchor 20: inside this cycle",
+      at: "2026-11-20T00:00:00Z",
+      schedule: regular(20),
+      expected: null,
+    },
+    {
+      name: "anchor 20: inside the grace",
+      at: "2026-11-18T00:00:00Z",
+      schedule: regular(20),
+      expected: null,
+    },
     {
       name: "anchor 20: before the grace",
       at: "2026-11-17T23:59:59Z",
-      anchorDay: 20,
+      schedule: regular(20),
       expected: "event_too_old",
     },
-  ])("$name → $expected", ({ at, anchorDay, expected }) => {
-    expect(checkEventTime({ occurredAt: new Date(at), now, anchorDay })?.code ?? null).toBe(expected);
+    {
+      name: "bridge: the grace before its start",
+      at: "2026-10-30T00:00:00Z",
+      schedule: bridged,
+      expected: null,
+    },
+    {
+      name: "bridge: before that grace",
+      at: "2026-10-29T23:59:59Z",
+      schedule: bridged,
+      expected: "event_too_old",
+    },
+  ])("$name → $expected", ({ at, schedule, expected }) => {
+    const occurredAt = new Date(at);
+    expect((tooNew({ occurredAt, now }) ?? tooOld({ occurredAt, now, schedule }))?.code ?? null).toBe(
+      expected,
+    );
+  });
+
+  it.each([
+    { at: "0000-01-01T00:00:00Z", expected: "event_too_old" },
+    { at: "1969-12-31T23:59:59Z", expected: "event_too_old" },
+    { at: "2026-09-22T23:59:59Z", expected: "event_too_old" },
+    // The longest cycle (62 days) plus the 48 hours of grace: maybe accepted, for the database to judge.
+    { at: "2026-09-23T12:00:00Z", expected: null },
+  ])("too old for any cycle: $at → $expected", ({ at, expected }) => {
+    expect(tooOldForAnyCycle({ occurredAt: new Date(at), now })?.code ?? null).toBe(expected);
   });
 });
 

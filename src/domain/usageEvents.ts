@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cycleContaining } from "./cycles.js";
+import { type CycleSchedule, cycleAt, MAX_CYCLE_DAYS } from "./cycles.js";
 import { issuedId, plainText } from "./text.js";
 
 /** The metered quantities (SPEC §3). */
@@ -112,25 +112,13 @@ export function parseBySchema(
 }
 
 /**
- * SPEC §3: an event more than 5 minutes ahead of us is refused, and so is one from before the
- * previous cycle's end (this cycle's start) minus 48 hours; a late event inside the grace counts
- * in its own cycle.
+ * SPEC §3: an event more than 5 minutes ahead of us is refused (`tooNew`), and so is one from
+ * before the previous cycle's end (this cycle's start) minus 48 hours (`tooOld`); a late event
+ * inside the grace counts in its own cycle.
  *
  * Example: on 2026-11-26 with calendar cycles, 2026-10-30T00:00Z is accepted (inside the grace
  * after October ended) and 2026-10-29T23:59Z is refused.
  */
-export function checkEventTime({
-  occurredAt,
-  now,
-  anchorDay,
-}: {
-  occurredAt: Date;
-  now: Date;
-  anchorDay?: number;
-}): EventRejection | null {
-  return tooNew({ occurredAt, now }) ?? tooOld({ occurredAt, now, anchorDay });
-}
-
 export function tooNew({ occurredAt, now }: { occurredAt: Date; now: Date }): EventRejection | null {
   if (occurredAt.getTime() <= now.getTime() + FUTURE_TOLERANCE_MS) return null;
   return {
@@ -142,17 +130,37 @@ export function tooNew({ occurredAt, now }: { occurredAt: Date; now: Date }): Ev
 export function tooOld({
   occurredAt,
   now,
-  anchorDay,
+  schedule,
 }: {
   occurredAt: Date;
   now: Date;
-  anchorDay?: number | undefined;
+  schedule: CycleSchedule;
 }): EventRejection | null {
-  const earliest = cycleContaining({ at: now, anchorDay }).start.getTime() - LATE_GRACE_MS;
+  const earliest = cycleAt({ at: now, schedule }).start.getTime() - LATE_GRACE_MS;
   if (occurredAt.getTime() >= earliest) return null;
   return {
     code: "event_too_old",
     message: `timestamp is before ${new Date(earliest).toISOString()}: the previous cycle is closed`,
+  };
+}
+
+/**
+ * Too old for any organization's cycles, whatever they are: no cycle runs longer than
+ * MAX_CYCLE_DAYS, so nothing this old is ever accepted. Judged before anything reaches the
+ * database, which cannot even store some instants a timestamp can name (the year 0000).
+ */
+export function tooOldForAnyCycle({
+  occurredAt,
+  now,
+}: {
+  occurredAt: Date;
+  now: Date;
+}): EventRejection | null {
+  const earliest = now.getTime() - MAX_CYCLE_DAYS * 86_400_000 - LATE_GRACE_MS;
+  if (occurredAt.getTime() >= earliest) return null;
+  return {
+    code: "event_too_old",
+    message: `timestamp is before ${new Date(earliest).toISOString()}: its cycle is closed`,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { cycleScheduleOf } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { cyclesTotals } from "../db/usageAggregateRepo.js";
 import { type Advice, advisePlans, HISTORY_CYCLES, type PlanCost } from "../domain/advisor.js";
@@ -30,7 +31,7 @@ export async function readAdvice({
   const { report, forecast, daily } = outlook;
   const previous = cyclesBefore({
     cycle: report.cycle,
-    anchorDay: report.org.cycle_anchor_day,
+    schedule: cycleScheduleOf(report.org),
     count: HISTORY_CYCLES,
   });
   const history = (await cyclesTotals(db, { orgId, cycles: previous })).map((totals, index) =>

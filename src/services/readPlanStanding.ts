@@ -1,15 +1,15 @@
 import type { Kysely } from "kysely";
-import { findOrg, type OrgRow } from "../db/orgRepo.js";
+import { cycleScheduleOf, findOrg, type OrgRow } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findSubscription } from "../db/subscriptionRepo.js";
 import type { Catalog } from "../domain/catalog.js";
-import { type Cycle, cycleContaining } from "../domain/cycles.js";
+import { type Cycle, cycleAt } from "../domain/cycles.js";
 import { AppError } from "../domain/errors.js";
 import { type PlanStanding, planStanding } from "../domain/subscriptions.js";
 
 /**
  * The organization, its plan right now (its subscription, its trial, or nothing), and the
- * billing cycle usage is counted in now (by its anchor day).
+ * billing cycle usage is counted in now (by its cycle schedule).
  */
 export async function readPlanStanding({
   db,
@@ -31,5 +31,5 @@ export async function readPlanStanding({
     catalog,
     now,
   });
-  return { org, standing, cycle: cycleContaining({ at: now, anchorDay: org.cycle_anchor_day }) };
+  return { org, standing, cycle: cycleAt({ at: now, schedule: cycleScheduleOf(org) }) };
 }

@@ -8,6 +8,7 @@ import {
   parseUsageEvent,
   tooNew,
   tooOld,
+  tooOldForAnyCycle,
   type UsageEvent,
 } from "../domain/usageEvents.js";
 
@@ -70,7 +71,7 @@ export async function recordUsage({
     const key = `${event.orgId}\n${event.id}`;
     orgOf.set(key, { org_id: event.orgId, id: event.id });
     const hash = sha256Hex(canonicalEvent(event));
-    // Too old is the database's to judge, by the organization's own cycles.
+    // Too old is judged by the organization's own cycles, once its row is read.
     const early = tooNew({ occurredAt: event.occurredAt, now });
     if (early || offered.has(key)) {
       compared.push({ index, key, hash, occurredAt: event.occurredAt, early });
@@ -94,12 +95,17 @@ export async function recordUsage({
   // One statement stores the new events and their aggregates, committed (durable) on return.
   const orgIds = [...new Set([...orgOf.values()].map((key) => key.org_id))];
   const stored = await insertUsageEvents(db, {
-    rows: [...offered.values()].map(({ row }) => row),
+    // What no organization's cycles could accept is not even offered: the database cannot store
+    // some of the instants a timestamp can name (the year 0000), and would fail the whole batch.
+    rows: [...offered.values()]
+      .map(({ row }) => row)
+      .filter((row) => !tooOldForAnyCycle({ occurredAt: row.occurred_at, now })),
     orgIds,
     now,
   });
   const inserted = new Set(stored.inserted.map((key) => `${key.org_id}\n${key.id}`));
-  const known = (key: string) => stored.anchorDays.has(orgOf.get(key)?.org_id ?? "");
+  const scheduleOf = (key: string) => stored.schedules.get(orgOf.get(key)?.org_id ?? "");
+  const known = (key: string) => scheduleOf(key) !== undefined;
   const lookups = [
     ...[...offered.keys()].filter((key) => known(key) && !inserted.has(key)),
     ...compared.map((c) => c.key).filter(known),
@@ -113,8 +119,10 @@ export async function recordUsage({
   const hashOf = (key: string) =>
     inserted.has(key) ? offered.get(key)?.row.payload_hash : storedHashes.get(key);
   // An event's own verdict when its id is stored nowhere: too new, or too old for its org's cycle.
-  const verdictOf = (key: string, occurredAt: Date, early: EventRejection | null) =>
-    early ?? tooOld({ occurredAt, now, anchorDay: stored.anchorDays.get(orgOf.get(key)?.org_id ?? "") });
+  const verdictOf = (key: string, occurredAt: Date, early: EventRejection | null) => {
+    const schedule = scheduleOf(key);
+    return early ?? (schedule ? tooOld({ occurredAt, now, schedule }) : null);
+  };
   let accepted = 0;
   let duplicates = 0;
   const compare = (index: number, key: string, hash: string, verdict: EventRejection | null) => {

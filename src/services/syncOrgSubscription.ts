@@ -1,12 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { queueEmail } from "../db/emailRepo.js";
-import { findOrg, type OrgRow } from "../db/orgRepo.js";
+import { cycleScheduleOf, findOrg, type OrgRow, saveCycleSchedule } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findCustomerId, findSubscription, saveSubscription } from "../db/subscriptionRepo.js";
-import { rekeyMauDevices } from "../db/usageAggregateRepo.js";
 import { type Catalog, findPlan } from "../domain/catalog.js";
-import { cycleContaining } from "../domain/cycles.js";
+import { moveAnchor } from "../domain/cycles.js";
 import { subscriptionNotices } from "../domain/emails.js";
 import { newId } from "../domain/ids.js";
 import { anchorDayOf, isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
@@ -117,11 +116,10 @@ function sameRecord(a: SubscriptionRecord, b: SubscriptionRecord): boolean {
   );
 }
 
-const RECOUNT_DAYS = 62;
-
 /**
  * Usage is counted by cycles of the organization's anchor day: its live subscription's, else
- * the 1st. When that changes, the recent MAU aggregate is recounted from the raw events.
+ * the 1st. When that changes, the running cycle stretches to the new anchor day (`moveAnchor`),
+ * keeping what was counted and charged in it.
  */
 async function followCycleAnchor({
   tx,
@@ -134,8 +132,7 @@ async function followCycleAnchor({
   anchorDay: number;
   now: Date;
 }): Promise<void> {
-  if (org.cycle_anchor_day === anchorDay) return;
-  const orgId = org.id;
-  const from = cycleContaining({ at: new Date(now.getTime() - RECOUNT_DAYS * 86_400_000), anchorDay }).start;
-  await rekeyMauDevices(tx, { orgId, anchorDay, from });
+  const schedule = cycleScheduleOf(org);
+  const moved = moveAnchor({ schedule, anchorDay, now });
+  if (moved !== schedule) await saveCycleSchedule(tx, { orgId: org.id, schedule: moved });
 }

@@ -5,8 +5,8 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Db, openDatabase } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
+import { saveCycleSchedule } from "../../src/db/orgRepo.js";
 import { inTransaction } from "../../src/db/transaction.js";
-import { rekeyMauDevices } from "../../src/db/usageAggregateRepo.js";
 import { createApiKey } from "../../src/services/apiKeys.js";
 import { createOrg } from "../../src/services/createOrg.js";
 import { signUp } from "../../src/services/signUp.js";
@@ -140,7 +140,7 @@ async function seed(db: Db): Promise<{ orgIds: string[]; senders: Sender[] }> {
     const anchorDay = anchorDays[index] ?? 1;
     if (anchorDay === 1) continue;
     await inTransaction(db.kysely, (tx) =>
-      rekeyMauDevices(tx, { orgId, anchorDay, from: new Date(now.getTime() - 90 * 86_400_000) }),
+      saveCycleSchedule(tx, { orgId, schedule: { anchorDay, bridge: null, beforeBridge: null } }),
     );
   }
   const key = async (orgId: string | null) =>

@@ -85,7 +85,8 @@ export async function auditUsage(
 
   const mauDeviceDrift = await sql<object>`
     WITH seen AS (
-      SELECT e.org_id, meterline_cycle_start(e.occurred_at, o.cycle_anchor_day) AS cycle_start, e.device_id,
+      SELECT e.org_id, meterline_org_cycle_start(e.occurred_at, o.cycle_anchor_day, o.cycle_bridge_start,
+        o.cycle_bridge_end, o.cycle_before_bridge) AS cycle_start, e.device_id,
         min((e.occurred_at AT TIME ZONE 'UTC')::date) AS first_seen
       FROM usage_events e JOIN orgs o ON o.id = e.org_id
       WHERE e.org_id = ANY (${orgIds}::text[]) AND e.metric = 'mau'
@@ -109,7 +110,8 @@ export async function auditUsage(
       WHERE org_id = ANY (${orgIds}::text[]) GROUP BY 1, 2
     ),
     seen AS (
-      SELECT e.org_id, meterline_cycle_start(e.occurred_at, o.cycle_anchor_day) AS cycle_start,
+      SELECT e.org_id, meterline_org_cycle_start(e.occurred_at, o.cycle_anchor_day, o.cycle_bridge_start,
+        o.cycle_bridge_end, o.cycle_before_bridge) AS cycle_start,
         count(DISTINCT e.device_id) AS devices
       FROM usage_events e JOIN orgs o ON o.id = e.org_id
       WHERE e.org_id = ANY (${orgIds}::text[]) AND e.metric = 'mau'

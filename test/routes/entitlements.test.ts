@@ -164,7 +164,7 @@ describeEachEngine("usage and entitlements", (ctx) => {
     expectError(unsigned, 401, "unauthenticated");
   });
 
-  it("counts a subscribed org's MAU by its own billing cycle", async () => {
+  it("counts a subscribed org's MAU in the cycle running when it subscribed, which runs on to the first renewal", async () => {
     const team = await setup();
     await ingest(team.ingestKey, devices(team.org.id, "app", 0, 10));
     const { subscription } = await subscribe(ctx, team.owner, team.org.id, {
@@ -173,7 +173,12 @@ describeEachEngine("usage and entitlements", (ctx) => {
     });
     const usage = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/usage`)).json();
     expect(usage.plan).toBe("maker");
-    expect(usage.cycle.start.slice(0, 10)).toBe(subscription.current_period_start.slice(0, 10));
+    // The calendar cycle it subscribed in keeps its start, and its devices: nothing is counted twice.
+    const today = ctx.clock.now();
+    expect(usage.cycle.start).toBe(
+      new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1)).toISOString(),
+    );
+    expect(usage.cycle.end.slice(0, 10)).toBe(subscription.current_period_end.slice(0, 10));
     expect(usage.metrics.mau).toMatchObject({ used: 10, included: 10_000 });
   });
 });

@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import { createApiKey } from "../../src/services/apiKeys.js";
 import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
 
 describeEachEngine("POST /v1/usage/events", (ctx) => {
@@ -137,6 +138,55 @@ describeEachEngine("POST /v1/usage/events", (ctx) => {
         { index: 3, code: "id_conflict" },
       ],
     });
+  });
+
+  it("judges each event's timestamp on its own, even one the database cannot store: the rest of the batch is kept", async () => {
+    const { org, otherOrg } = await setup();
+    const { key: platform } = await createApiKey({
+      db: ctx.db.kysely,
+      orgId: null,
+      name: "platform",
+      scopes: ["usage:write"],
+      createdBy: null,
+      now: new Date(),
+    });
+    const event = (orgId: string, timestamp: string) => ({
+      id: eventId(),
+      org_id: orgId,
+      app_id: "a",
+      metric: "bandwidth",
+      value: 1,
+      timestamp,
+    });
+    // The year 0000 (no such year in PostgreSQL's calendar), the first instant JavaScript can
+    // name past ±10,000 years (refused as text), the Unix epoch and a century ago: each refused alone.
+    const refused = [
+      "0000-01-01T00:00:00Z",
+      "0001-01-01T00:00:00+14:00",
+      "1970-01-01T00:00:00Z",
+      "1926-12-04T00:00:00Z",
+      "9999-12-31T23:59:59.999Z",
+    ];
+    const events = [
+      event(org.id, now()),
+      ...refused.map((timestamp) => event(org.id, timestamp)),
+      event(otherOrg.id, now()),
+    ];
+    const reply = await send(platform, { events });
+    expect(reply.statusCode, reply.body).toBe(200);
+    expect(reply.json()).toMatchObject({
+      accepted: 2,
+      duplicates: 0,
+      rejected: [
+        { index: 1, code: "event_too_old" },
+        { index: 2, code: "event_too_old" },
+        { index: 3, code: "event_too_old" },
+        { index: 4, code: "event_too_old" },
+        { index: 5, code: "event_too_new" },
+      ],
+    });
+    // A sender retrying the same batch gets the same answers, the kept events as duplicates.
+    expect((await send(platform, { events })).json()).toMatchObject({ accepted: 0, duplicates: 2 });
   });
 
   it("sums the largest values without overflowing a day's total", async () => {
