@@ -1,9 +1,12 @@
 import fc from "fast-check";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { saveSubscription } from "../src/db/subscriptionRepo.js";
+import { lockOrg } from "../src/db/orgRepo.js";
+import { saveCustomerId } from "../src/db/subscriptionRepo.js";
+import { inTransaction } from "../src/db/transaction.js";
 import { buildCatalog } from "../src/domain/catalog.js";
 import { minBig } from "../src/domain/money.js";
+import { anchorDayOf } from "../src/domain/subscriptions.js";
 import { fulfillCreditPurchase } from "../src/services/buyCredits.js";
 import { consumeOverage } from "../src/services/consumeOverage.js";
 import { createOrg } from "../src/services/createOrg.js";
@@ -13,7 +16,8 @@ import { readCreditEntries, readCredits } from "../src/services/readCredits.js";
 import { recordUsage } from "../src/services/recordUsage.js";
 import { refundCredits } from "../src/services/refundCredits.js";
 import { signUp } from "../src/services/signUp.js";
-import type { StripeGateway } from "../src/stripe/gateway.js";
+import { syncOrgSubscription } from "../src/services/syncOrgSubscription.js";
+import type { StripeGateway, StripeSubscriptionFacts } from "../src/stripe/gateway.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 const engines = await availableEngines();
@@ -32,6 +36,9 @@ type Op =
   | { kind: "grant"; credits: number; expiresInMinutes: number }
   | { kind: "purchase"; credits: number }
   | { kind: "plan"; plan: "solo" | "maker" | "team" }
+  | { kind: "subscribe"; plan: "solo" | "maker" | "team"; anchorDay: number }
+  | { kind: "reset"; anchorDay: number }
+  | { kind: "cancel" }
   | { kind: "refund"; purchase: number; percent: number }
   | { kind: "usage"; devices: number }
   | { kind: "wait"; minutes: number }
@@ -48,6 +55,16 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     kind: fc.constant("plan" as const),
     plan: fc.constantFrom("solo" as const, "maker" as const, "team" as const),
   }),
+  // Trial → paid, a period restarted on another day (a change of interval), paid → canceled: each
+  // moves the billing cycle's anchor day, which must neither charge the cycle's overage again nor
+  // forget what it owes.
+  fc.record({
+    kind: fc.constant("subscribe" as const),
+    plan: fc.constantFrom("solo" as const, "maker" as const, "team" as const),
+    anchorDay: fc.integer({ min: 1, max: 31 }),
+  }),
+  fc.record({ kind: fc.constant("reset" as const), anchorDay: fc.integer({ min: 1, max: 31 }) }),
+  fc.record({ kind: fc.constant("cancel" as const) }),
   fc.record({
     kind: fc.constant("refund" as const),
     purchase: fc.nat({ max: 9 }),
@@ -57,6 +74,27 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("wait" as const), minutes: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ kind: fc.constant("expire" as const) }),
 );
+
+/**
+ * A run that always comes first: overage charged and owed on the trial, then every move of the
+ * billing cycle's anchor day with usage around each, and credits arriving after.
+ */
+const cycleMoves: Op[] = [
+  { kind: "grant", credits: 4, expiresInMinutes: 90 },
+  { kind: "usage", devices: 1_500 },
+  { kind: "usage", devices: 1_500 },
+  { kind: "subscribe", plan: "solo", anchorDay: 20 },
+  { kind: "usage", devices: 200 },
+  { kind: "reset", anchorDay: 3 },
+  { kind: "usage", devices: 200 },
+  { kind: "cancel" },
+  { kind: "usage", devices: 100 },
+  { kind: "grant", credits: 5, expiresInMinutes: 60 },
+  { kind: "subscribe", plan: "solo", anchorDay: 31 },
+  { kind: "usage", devices: 100 },
+  { kind: "plan", plan: "maker" },
+  { kind: "usage", devices: 10_000 },
+];
 
 /** The plain in-memory model: grants, what the cycle's MAU overage costs, what was paid. */
 class Model {
@@ -140,6 +178,44 @@ type Charge = Awaited<ReturnType<StripeGateway["retrieveCharge"]>>;
 class StripeFacts {
   readonly #sessions = new Map<string, Session>();
   readonly #charges: Charge[] = [];
+  #subscription: StripeSubscriptionFacts | null = null;
+
+  constructor(readonly customerId: string) {}
+
+  /** The organization's one subscription, as Stripe would list it after the change. */
+  subscribe({ plan, anchorDay, at, step }: { plan: string; anchorDay: number; at: Date; step: number }) {
+    // Any instant on the anchor day stands for it: January has every day of the month.
+    const anchor = new Date(Date.UTC(2026, 0, anchorDay, 12));
+    this.#subscription = {
+      id: `sub_model_${step}`,
+      customerId: this.customerId,
+      status: "active",
+      itemId: "si_model",
+      priceId: `price_${plan}_month`,
+      plan,
+      interval: "month",
+      currentPeriodStart: at,
+      currentPeriodEnd: new Date(at.getTime() + 30 * 86_400_000),
+      billingCycleAnchor: anchor,
+      cancelAtPeriodEnd: false,
+      created: at,
+    };
+  }
+
+  /** The live subscription, or null when there is none to change. */
+  get live(): StripeSubscriptionFacts | null {
+    return this.#subscription?.status === "active" ? this.#subscription : null;
+  }
+
+  cancel() {
+    if (this.#subscription) this.#subscription = { ...this.#subscription, status: "canceled" };
+  }
+
+  async listSubscriptions(customerId: string) {
+    return this.#subscription && customerId === this.#subscription.customerId
+      ? [{ ...this.#subscription }]
+      : [];
+  }
 
   paidCheckout({ orgId, credits, step }: { orgId: string; credits: number; step: number }): string {
     const id = `cs_model_${step}`;
@@ -214,7 +290,9 @@ for (const engine of engines) {
           now,
         })
       ).user;
-      return createOrg({ db, owner, name: "M", trialDays: 15, now });
+      const org = await createOrg({ db, owner, name: "M", trialDays: 15, now });
+      await saveCustomerId(db, { orgId: org.id, customerId: `cus_${org.id}` });
+      return org;
     }
 
     /** Runs the operations on a new org, checking it against the model after each; answers its ledger. */
@@ -222,7 +300,7 @@ for (const engine of engines) {
       const db = database.db.kysely;
       const org = await newOrg();
       const model = new Model();
-      const stripe = new StripeFacts();
+      const stripe = new StripeFacts(`cus_${org.id}`);
       let at = start;
       let device = 0;
       for (const [step, next] of ops.entries()) {
@@ -240,25 +318,30 @@ for (const engine of engines) {
             await refundCredits({ db, stripe, orgId: org.id, chargeId: charge.id, now });
             model.refund(index, BigInt(charge.amountRefunded));
           }
-        } else if (next.kind === "plan") {
-          // What a sync from Stripe writes when the customer picks a plan; the cycle stays.
-          await saveSubscription(db, {
-            orgId: org.id,
-            record: {
-              id: `sbs_model_${org.id}`,
-              stripeSubscriptionId: `sub_model_${org.id}`,
-              plan: next.plan,
-              interval: "month",
-              status: "active",
-              currentPeriodStart: new Date(start - 86_400_000),
-              currentPeriodEnd: new Date(start + 30 * 86_400_000),
-              anchorDay: 1,
-              cancelAtPeriodEnd: false,
-              pastDueSince: null,
-            },
-            now,
+        } else if (
+          next.kind === "plan" ||
+          next.kind === "subscribe" ||
+          next.kind === "reset" ||
+          next.kind === "cancel"
+        ) {
+          const live = stripe.live;
+          const anchorDay = live ? anchorDayOf(live.billingCycleAnchor) : 1;
+          if (next.kind === "plan") {
+            stripe.subscribe({ plan: next.plan, anchorDay, at: now, step });
+          } else if (next.kind === "subscribe") {
+            stripe.subscribe({ plan: next.plan, anchorDay: next.anchorDay, at: now, step });
+          } else if (next.kind === "reset" && live?.plan) {
+            stripe.subscribe({ plan: live.plan, anchorDay: next.anchorDay, at: now, step });
+          } else if (next.kind === "cancel") {
+            stripe.cancel();
+          }
+          // What the webhook does when Stripe tells of the change: converge on Stripe's answer.
+          await inTransaction(db, async (tx) => {
+            await lockOrg(tx, org.id);
+            await syncOrgSubscription({ tx, stripe, catalog, orgId: org.id, now });
           });
-          model.included = planMau(next.plan);
+          // The trial outlasts every sequence: a canceled plan falls back to the trial's quota.
+          model.included = stripe.live?.plan ? planMau(stripe.live.plan) : TRIAL_MAU;
           await consumeOverage({ db, catalog, orgId: org.id, now });
           model.consume(at);
         } else if (next.kind === "grant") {
@@ -344,7 +427,7 @@ for (const engine of engines) {
             const replay = await run(ops, start);
             expect(replay).toEqual(first);
           }),
-          { numRuns: RUNS },
+          { numRuns: RUNS, examples: [[cycleMoves]] },
         );
         console.info(`credit ledger [${engine}]: ${checked} operations checked against the model`);
       },

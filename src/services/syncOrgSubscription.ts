@@ -29,7 +29,7 @@ export async function syncOrgSubscription({
   logger,
 }: {
   tx: Kysely<Schema>;
-  stripe: StripeGateway;
+  stripe: Pick<StripeGateway, "listSubscriptions">;
   catalog: Catalog;
   orgId: string;
   now: Date;
