@@ -18,7 +18,8 @@ const reference = z.union([z.string(), z.object({ id: z.string() })]).nullish();
 export const stripeEventSchema = z.object({
   id: z.string().min(1).max(255),
   type: z.string().min(1).max(255),
-  created: z.number().int().nonnegative(),
+  // Seconds; bounded to instants a timestamp column can hold (up to 9999-12-31).
+  created: z.number().int().nonnegative().max(253_402_300_799),
   data: z.object({
     object: z.looseObject({
       id: z.string().optional(),

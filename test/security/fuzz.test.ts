@@ -286,6 +286,34 @@ const whereText: Probe[] = [
   ]),
 ];
 
+/**
+ * Values at the edges of what PostgreSQL stores, which JSON and the document may well allow: the
+ * year 0000 (PostgreSQL's calendar has none), the first and last years it keeps, integers around
+ * int4 and int8, text past the size of an index entry (about 2,700 bytes) in one- to four-byte
+ * characters. Refused or stored, never a server error.
+ */
+const databaseLimits = {
+  dateTime: [
+    "0000-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+14:00",
+    "1000-01-01T00:00:00Z",
+    "1969-12-31T23:59:59.999Z",
+    "9999-12-31T23:59:59.999Z",
+    "9999-12-31T23:59:59.999-14:00",
+  ],
+  date: ["0000-01-01", "0001-01-01", "0001-12-31", "1969-12-31", "9999-12-01", "9999-12-31"],
+  integer: [
+    2 ** 31 - 1,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    Number.MAX_SAFE_INTEGER,
+    raw("9223372036854775807"),
+    raw("9223372036854775808"),
+    raw("-9223372036854775809"),
+  ],
+  text: ["x".repeat(2_800), "é".repeat(1_400), "😀".repeat(700), `${"a".repeat(2_700)}\u0301`],
+};
+
 function seedOf(text: string): number {
   let hash = SEED;
   for (const char of text) hash = (Math.imul(hash, 31) + (char.codePointAt(0) ?? 0)) | 0;
@@ -567,10 +595,12 @@ interface Operation {
   security: Record<string, string[]>[];
 }
 
-function operationsOf(doc: { paths: Record<string, Record<string, Record<string, unknown>>> }): Operation[] {
+type Document = { paths: Record<string, Record<string, Record<string, unknown>>> };
+
+function operationsOf(doc: Document, methods = ["post", "put", "patch", "delete"]): Operation[] {
   return Object.entries(doc.paths).flatMap(([path, operations]) =>
     Object.entries(operations)
-      .filter(([method]) => ["post", "put", "patch", "delete"].includes(method))
+      .filter(([method]) => methods.includes(method))
       .map(([method, operation]) => {
         const content = (
           operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined
@@ -587,6 +617,25 @@ function operationsOf(doc: { paths: Record<string, Record<string, Record<string,
         };
       }),
   );
+}
+
+/** Every node of `sample`, each with the schema it is held to, the whole body first. */
+function nodesOf(schema: Schema, sample: unknown): { path: Path; schema: Schema }[] {
+  const nodes: { path: Path; schema: Schema }[] = [];
+  const walk = (node: Schema, value: unknown, path: Path) => {
+    const branch = branchOf(node, value);
+    nodes.push({ path, schema: node });
+    // A schema that says nothing of its contents (a usage event: each is judged on its own) is a leaf.
+    const items = branch.items as Schema | undefined;
+    const properties = branch.properties as Record<string, Schema> | undefined;
+    if (Array.isArray(value) && items) {
+      for (const [index, item] of value.entries()) walk(items, item, [...path, index]);
+    } else if (isObject(value) && properties) {
+      for (const [key, item] of Object.entries(value)) walk(properties[key] as Schema, item, [...path, key]);
+    }
+  };
+  walk(schema, sample, []);
+  return nodes;
 }
 
 /** The schema a route that declares no body is held to: no body, or an empty object. */
@@ -695,20 +744,7 @@ function casesFor(operation: Operation, spec: RouteSpec, ids: Ids): Case[] {
   }
 
   // Each field of the body, and each object's unknown and missing fields.
-  const nodes: { path: Path; schema: Schema }[] = [];
-  const walk = (node: Schema, value: unknown, path: Path) => {
-    const branch = branchOf(node, value);
-    nodes.push({ path, schema: node });
-    // A schema that says nothing of its contents (a usage event: each is judged on its own) is a leaf.
-    const items = branch.items as Schema | undefined;
-    const properties = branch.properties as Record<string, Schema> | undefined;
-    if (Array.isArray(value) && items) {
-      for (const [index, item] of value.entries()) walk(items, item, [...path, index]);
-    } else if (isObject(value) && properties) {
-      for (const [key, item] of Object.entries(value)) walk(properties[key] as Schema, item, [...path, key]);
-    }
-  };
-  if (sample !== undefined) walk(schema, sample, []);
+  const nodes = sample === undefined ? [] : nodesOf(schema, sample);
   const fieldOf = (path: Path) => ["body", ...path].join(".");
   const leaves = nodes
     .filter(
@@ -870,6 +906,7 @@ describeEachEngine("input fuzzing of every write route", (ctx) => {
   let team: Awaited<ReturnType<typeof makeTeam>>;
   let ids: Ids;
   let operations: Operation[];
+  let reads: Operation[];
   const keys = {} as Record<Exclude<Caller, "owner" | "anyone">, string>;
   let total = 0;
   const perRoute = new Map<string, number>();
@@ -894,6 +931,7 @@ describeEachEngine("input fuzzing of every write route", (ctx) => {
     };
     const doc = await ctx.app.inject({ method: "GET", url: "/openapi.json" });
     operations = operationsOf(doc.json());
+    reads = operationsOf(doc.json(), ["get"]);
   });
 
   function send(caller: Caller, method: string, c: Case): Promise<LightMyRequestResponse> {
@@ -1045,6 +1083,7 @@ describeEachEngine("input fuzzing of every write route", (ctx) => {
             "99999999999999999999",
             "9999-12-31T23:59:59.999Z",
             "2000-01-01T00:00:00Z",
+            ...databaseLimits.dateTime,
           ]),
         ];
         for (const probe of tried) {
@@ -1324,6 +1363,111 @@ describeEachEngine("input fuzzing of every write route", (ctx) => {
     expect(await snapshot()).toEqual(before);
   });
 
+  /** The route's address with valid path parameters. */
+  const addressOf = (operation: Operation) =>
+    operation.path.replace(/\{(\w+)\}/g, (_match, name: string) => (name === "org" ? ids.org : ids.key));
+
+  /** A refusal in the standard shape naming `field`, or an answer; never a server error. */
+  function keptOrRefused(response: LightMyRequestResponse, field: string): string | null {
+    if (response.statusCode < 400) return null;
+    return verdict({ statuses: [response.statusCode], names: field }, response);
+  }
+
+  it("values at PostgreSQL's limits that a write route's document allows are kept or refused by name, never a server error", async () => {
+    const failures: string[] = [];
+    let sent = 0;
+    for (const operation of operations) {
+      const spec = routes[operation.name];
+      // Sign-up and sign-in are rate limited per address, sign-out ends the session used here.
+      if (!spec?.sample || spec.own || spec.cap !== undefined || !operation.body) continue;
+      const sample = spec.sample(ids);
+      for (const { path, schema: node } of nodesOf(operation.body, sample)) {
+        if (path.length === 0) continue;
+        const tried = [
+          ...(acceptsType(node, "string")
+            ? [...databaseLimits.text, ...databaseLimits.dateTime, ...databaseLimits.date]
+            : []),
+          ...(acceptsType(node, "integer") || acceptsType(node, "number") ? databaseLimits.integer : []),
+        ];
+        for (const value of tried) {
+          const body = withValue(sample, path, value);
+          if (!conforms(operation.body, parsed(body))) continue;
+          sent += 1;
+          const field = ["body", ...path].join(".");
+          const response = await send(spec.caller, operation.method, {
+            category: "database limits",
+            label: field,
+            url: addressOf(operation),
+            payload: toJson(body),
+            headers: spec.headers ?? {},
+            expect: { statuses: [] },
+          });
+          const problem = keptOrRefused(response, field);
+          if (problem) failures.push(`${operation.name} ${field} = ${preview(value)}: ${problem}`);
+        }
+      }
+    }
+    total += sent;
+    perRoute.set("write routes at PostgreSQL's limits", sent);
+    expect(failures).toEqual([]);
+    expect(sent).toBeGreaterThan(10);
+  });
+
+  it("every read route's query parameters, malformed or at PostgreSQL's limits, are refused by name or answered, never a server error", async () => {
+    const malformed = ["", chars10k, "\u0000", "-1", "1.5", "NaN", "1e400", "😀", "x y"];
+    const failures: string[] = [];
+    let sent = 0;
+    const get = (operation: Operation, query: Record<string, string>) => {
+      const url = `${addressOf(operation)}?${new URLSearchParams(query)}`;
+      const keyed = operation.security.some((entry) => "apiKey" in entry);
+      return keyed
+        ? ctx.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${keys["admin key"]}` } })
+        : team.owner.request("GET", url);
+    };
+    for (const operation of reads) {
+      const params = operation.params.filter((param) => param.in === "query");
+      for (const param of params) {
+        const field = `querystring.${param.name}`;
+        const atLimits = [
+          ...(param.schema.format === "date" ? databaseLimits.date : []),
+          ...(param.schema.format === "date-time" ? databaseLimits.dateTime : []),
+          ...(acceptsType(param.schema, "integer")
+            ? databaseLimits.integer.map((value) => toJson(value))
+            : []),
+        ];
+        for (const value of [...malformed, ...atLimits]) {
+          const typed = acceptsType(param.schema, "integer") && /^-?\d+$/.test(value) ? Number(value) : value;
+          const allowed = conforms(param.schema, typed) && !malformed.includes(value);
+          sent += 1;
+          const response = await get(operation, { [param.name]: value });
+          // A value the document allows may still break a rule between parameters (a span too
+          // long): refused then by the parameter it breaks.
+          const problem = allowed
+            ? keptOrRefused(response, "querystring.")
+            : verdict(invalid(field), response);
+          if (problem) failures.push(`${operation.name} ${field} = ${preview(value)}: ${problem}`);
+        }
+      }
+      // A span whose days PostgreSQL cannot all name, sent whole: each end alone is caught above.
+      if (params.some((param) => param.name === "from") && params.some((param) => param.name === "to")) {
+        for (const [from, to] of [
+          ["0000-01-01", "0000-01-31"],
+          ["0001-01-01", "0001-01-31"],
+          ["1969-12-01", "1969-12-31"],
+          ["9999-12-01", "9999-12-31"],
+        ] as const) {
+          sent += 1;
+          const problem = keptOrRefused(await get(operation, { from, to }), "querystring.");
+          if (problem) failures.push(`${operation.name} from=${from}&to=${to}: ${problem}`);
+        }
+      }
+    }
+    total += sent;
+    perRoute.set("read routes' query parameters", sent);
+    expect(failures).toEqual([]);
+    expect(sent).toBeGreaterThan(50);
+  });
+
   // What the table above cannot reach: the address itself, the bytes of a body, a body where
   // none is wanted.
 
@@ -1370,7 +1514,7 @@ describeEachEngine("input fuzzing of every write route", (ctx) => {
     expect(Object.hasOwn(Object.prototype, "fuzzPolluted")).toBe(false);
     const lines = [...perRoute].map(([name, count]) => `  ${String(count).padStart(5)}  ${name}`);
     console.log(`fuzz cases [${ctx.engine}]: ${total}\n${lines.join("\n")}`);
-    expect(perRoute.size).toBe(Object.keys(routes).length + 1);
+    expect(perRoute.size).toBe(Object.keys(routes).length + 3);
     expect(total).toBeGreaterThanOrEqual(3_500);
   });
 });

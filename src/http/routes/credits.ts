@@ -398,14 +398,19 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: Rate
     },
     async (request, reply) => {
       keyAccess(request, { scope: "admin" });
+      const now = deps.clock.now();
+      const expiresAt = request.body.expires_at;
+      if (expiresAt && expiresAt <= now) {
+        throw new AppError("invalid_request", "body.expires_at: must be in the future");
+      }
       const { posted, entry: row } = await grantCredits({
         db,
         orgId: request.params.org,
         amount: request.body.amount,
-        expiresAt: request.body.expires_at,
+        expiresAt,
         note: request.body.note,
         idempotencyKey: request.headers["idempotency-key"],
-        now: deps.clock.now(),
+        now,
       });
       return reply.code(posted ? 201 : 200).send(entryView(row));
     },

@@ -29,7 +29,8 @@ const metricUsage = z.object({
   }),
 });
 
-const day = z.iso.date();
+/** A UTC day of the Unix era: nothing Meterline counts is older, and PostgreSQL has no year 0000. */
+const day = z.iso.date().refine((text) => text >= "1970-01-01", "must be 1970-01-01 or later");
 
 const dailySeriesView = z.object({
   unit: z.string(),
