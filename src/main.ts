@@ -42,7 +42,9 @@ export async function startMeterline({
   clock?: Clock;
   host?: string;
 }): Promise<Meterline> {
-  const db = await openDatabase(config.database);
+  const port = config.port === 0 ? await freePort() : config.port;
+  const url = `http://localhost:${port}`;
+  const db = await openDatabase(config.database, { command: "meterline start", url });
   let emulator: StripeEmulator | null = null;
   let app: FastifyInstance | null = null;
   let stopListening: (() => Promise<void>) | null = null;
@@ -54,7 +56,6 @@ export async function startMeterline({
         ? null
         : await seedDemo({ db: db.kysely, trialDays: config.catalog.trial.days, now: clock.now() });
 
-    const port = config.port === 0 ? await freePort() : config.port;
     let stripe: AppDeps["stripe"];
     if (config.stripe.secretKey) {
       stripe = {
@@ -100,7 +101,7 @@ export async function startMeterline({
     return {
       app: listening,
       db,
-      url: `http://localhost:${port}`,
+      url,
       stripeEmulator: running,
       demo,
       async close() {

@@ -3,10 +3,12 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config.js";
-import { openDatabase } from "../db/client.js";
+import { type Config, ConfigError, loadConfig } from "../config.js";
+import { type Db, openDatabase } from "../db/client.js";
+import { DataDirInUse } from "../db/dataDirLock.js";
 import { migrate } from "../db/migrate.js";
 import { type KeyScope, keyScopes } from "../domain/access.js";
+import { consoleLinks } from "../domain/consoleLinks.js";
 import { AppError, exitCodeOf } from "../domain/errors.js";
 import { formatCents, formatCredits, parseCredits, readableCredits } from "../domain/money.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
@@ -63,7 +65,13 @@ type Command = (args: string[]) => Promise<void>;
 const commands: Record<string, Command> = {
   async start() {
     const config = loadConfig();
-    const meterline = await startMeterline({ config });
+    const meterline = await startMeterline({ config }).catch((error) => {
+      throw inUse(
+        error,
+        (url) =>
+          `Meterline already serves this folder at ${url}: use it, or give this server its own DATA_DIR.`,
+      );
+    });
     meterline.app.log.info({ url: meterline.url, database: config.database.engine }, "Meterline is running");
     const lines = [
       "",
@@ -95,7 +103,11 @@ const commands: Record<string, Command> = {
 
   async migrate() {
     const config = loadConfig();
-    const db = await openDatabase(config.database);
+    const db = await openCommandDatabase(
+      config,
+      (url) =>
+        `The server at ${url} applied every migration it has when it started; to apply newer ones, restart it (start migrates).`,
+    );
     try {
       const applied = await migrate({ db });
       process.stdout.write(
@@ -118,7 +130,7 @@ const commands: Record<string, Command> = {
         "STRIPE_SECRET_KEY is not set: `meterline start` syncs the catalog to its local emulator by itself",
       );
     }
-    const db = await openDatabase(config.database);
+    const db = await openCommandDatabase(config, null);
     try {
       await migrate({ db });
       const gateway = new StripeGateway({ secretKey: config.stripe.secretKey, apiUrl: config.stripe.apiUrl });
@@ -194,7 +206,14 @@ const commands: Record<string, Command> = {
     }
     if (values.name !== undefined && !values.name.trim()) throw new UsageError("--name must not be empty");
     const config = loadConfig();
-    const db = await openDatabase(config.database);
+    const org = values.org;
+    const db = await openCommandDatabase(
+      config,
+      org
+        ? (url) =>
+            `The organization's owner or admin can create its key through the server instead: POST ${url}/v1/orgs/${org}/api-keys ${JSON.stringify({ name: values.name ?? "CLI key", scopes })}.`
+        : null,
+    );
     try {
       await migrate({ db });
       const orgId = values.org ?? null;
@@ -225,7 +244,11 @@ const commands: Record<string, Command> = {
     if (action === "expire") {
       if (rest.length) throw new UsageError("credits expire takes no arguments");
       const config = loadConfig();
-      const db = await openDatabase(config.database);
+      const db = await openCommandDatabase(
+        config,
+        (url) =>
+          `The server at ${url} expires grants past their date and warns of those expiring itself, every ten minutes: nothing needs running meanwhile.`,
+      );
       try {
         await migrate({ db });
         const now = new Date();
@@ -256,7 +279,12 @@ const commands: Record<string, Command> = {
     if (expiresAt && Number.isNaN(expiresAt.getTime()))
       throw new UsageError("--expires-at must be an ISO 8601 instant");
     const config = loadConfig();
-    const db = await openDatabase(config.database);
+    const note = values.note.trim();
+    const db = await openCommandDatabase(config, (url) => {
+      const body = { amount: formatCredits(amount), note, expires_at: expiresAt?.toISOString() };
+      const header = values.key ? ` with the header Idempotency-Key: ${values.key}` : "";
+      return `Grant through the server instead, with a platform key holding admin: POST ${url}/v1/admin/orgs/${orgId}/credits/grants ${JSON.stringify(body)}${header}.`;
+    });
     try {
       await migrate({ db });
       const { posted, entry } = await grantCredits({
@@ -264,7 +292,7 @@ const commands: Record<string, Command> = {
         orgId,
         amount,
         expiresAt,
-        note: values.note.trim(),
+        note,
         idempotencyKey: values.key,
         now: new Date(),
       });
@@ -297,7 +325,12 @@ const commands: Record<string, Command> = {
       throw new UsageError(`--limit must be a whole number from 1 to 1000; got ${values.limit}`);
     }
     const config = loadConfig();
-    const db = await openDatabase(config.database);
+    const org = values.org;
+    const db = await openCommandDatabase(config, (url) =>
+      org
+        ? `Ask the server instead: GET ${url}/v1/orgs/${org}/emails as the organization's owner, billing admin or admin, or open ${consoleLinks(url, org).usage}.`
+        : `Ask the server instead: GET ${url}/v1/orgs/ORG/emails for each organization, as its owner, billing admin or admin, or open its console's Usage page.`,
+    );
     try {
       await migrate({ db });
       const { items } = await readEmails({
@@ -352,9 +385,13 @@ async function importUsage(args: string[]): Promise<void> {
 
   // The file is opened before the database, so a wrong path fails fast and says so.
   const source = await openSource(file);
-  let db: Awaited<ReturnType<typeof openDatabase>>;
+  let db: Db;
   try {
-    db = await openDatabase(loadConfig().database);
+    db = await openCommandDatabase(
+      loadConfig(),
+      (url) =>
+        `Send the events to the server instead: POST ${url}/v1/usage/events {"events":[…]}, up to ${MAX_BATCH} a request, with a key holding usage:write.`,
+    );
   } catch (error) {
     source.close();
     throw error;
@@ -695,7 +732,11 @@ async function showUsage(args: string[]): Promise<void> {
   if (!orgId) throw new UsageError("usage show needs an organization id");
   if (extra.length) throw new UsageError(`usage show takes one ORG; got ${positionals.join(" ")}`);
   const config = loadConfig();
-  const db = await openDatabase(config.database);
+  const db = await openCommandDatabase(
+    config,
+    (url) =>
+      `Ask the server instead: GET ${url}/v1/orgs/${orgId}/usage and …/advisor as the organization's owner, billing admin or admin, or open ${consoleLinks(url, orgId).usage}.`,
+  );
   try {
     await migrate({ db });
     const now = new Date();
@@ -777,6 +818,39 @@ async function showUsage(args: string[]): Promise<void> {
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The command's database. A PGlite folder opens in one process at a time: while another holds
+ * it, the command reads and writes nothing, and says who holds it and how to go on.
+ */
+async function openCommandDatabase(config: Config, instead: Instead): Promise<Db> {
+  const command = ["meterline", ...process.argv.slice(2)].join(" ");
+  return openDatabase(config.database, { command }).catch((error) => {
+    throw inUse(error, instead);
+  });
+}
+
+/** What the command's user can ask the server at `url` instead; null when nothing fits. */
+type Instead = ((url: string) => string) | null;
+
+/** `error` as the command's failure when it is a folder in use, told with what to do instead. */
+function inUse(error: unknown, instead: Instead): unknown {
+  if (!(error instanceof DataDirInUse)) return error;
+  const { holder } = error;
+  if (!holder) return new CommandFailure(error.message);
+  const lines = [`${error.message}. Nothing was read or written.`];
+  if (holder.url) {
+    if (instead) lines.push(`  ${instead(holder.url)}`);
+    lines.push(`  Or stop that server (Ctrl-C where it runs, or kill ${holder.pid}), then run this again.`);
+  } else {
+    lines.push("  Wait for that command to finish, then run this again.");
+  }
+  lines.push(
+    "  Several processes can share a PostgreSQL database (DATABASE_URL), never a PGlite folder.",
+    `  If pid ${holder.pid} is no Meterline process, delete ${error.lockFile}.`,
+  );
+  return new CommandFailure(lines.join("\n"));
 }
 
 /** A quantity for the table: grouped, at most three decimals, "<0.001" rather than a false 0. */

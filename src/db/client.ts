@@ -3,6 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Database as DatabaseConfig } from "../config.js";
+import { type DataDirOpener, lockDataDir } from "./dataDirLock.js";
 import type { Schema } from "./schema.js";
 
 /**
@@ -45,8 +46,9 @@ export interface Db {
   close(): Promise<void>;
 }
 
-export async function openDatabase(config: DatabaseConfig): Promise<Db> {
-  return config.engine === "postgres" ? openPostgres(config.url) : openPglite(config.dataDir);
+/** `opener` describes this process in a PGlite folder's lock (see `db/dataDirLock.ts`). */
+export async function openDatabase(config: DatabaseConfig, opener: DataDirOpener = {}): Promise<Db> {
+  return config.engine === "postgres" ? openPostgres(config.url) : openPglite(config.dataDir, opener);
 }
 
 function openPostgres(url: string): Db {
@@ -167,9 +169,17 @@ async function listenPostgres({
   };
 }
 
-async function openPglite(dataDir: string | null): Promise<Db> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir ?? "memory://", { parsers });
+async function openPglite(dataDir: string | null, opener: DataDirOpener): Promise<Db> {
+  // Two processes in one folder corrupt it: the lock is taken before PGlite touches anything.
+  const lock = dataDir ? await lockDataDir({ dataDir, ...opener }) : null;
+  let pglite: PGlite;
+  try {
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    pglite = await PGlite.create(dataDir ?? "memory://", { parsers });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   // Kysely's PGlite adapter hands the single connection to one caller at a time; holding it
   // through `connection()` keeps raw PGlite scripts in that same queue.
   const kysely = new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) });
@@ -197,8 +207,12 @@ async function openPglite(dataDir: string | null): Promise<Db> {
       return () => unlisten();
     },
     async close() {
-      await kysely.destroy();
-      if (!pglite.closed) await pglite.close();
+      try {
+        await kysely.destroy();
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }
