@@ -101,13 +101,17 @@ async function keyPrincipal(
   keys: ApiKeyCache,
   now: Date,
 ): Promise<Principal & { kind: "key" }> {
-  const header = request.headers.authorization;
-  const key = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
+  const key = bearerToken(request.headers.authorization);
   if (!key)
     throw new AppError("unauthenticated", "This route needs a service API key: Authorization: Bearer ml_…");
   const row = await keys.find(key, now.getTime());
   if (!row) throw new AppError("unauthenticated", "This API key is unknown or revoked");
   return { kind: "key", keyId: row.id, orgId: row.org_id, scopes: row.scopes };
+}
+
+/** The credentials of `Authorization: Bearer …`; the scheme's name is case-insensitive (RFC 9110 §11.1). */
+function bearerToken(header: string | undefined): string | undefined {
+  return header?.match(/^bearer +(\S+) *$/i)?.[1];
 }
 
 /** The signed-in user of a `user` route. */

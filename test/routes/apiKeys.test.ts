@@ -104,4 +104,28 @@ describeEachEngine("API key routes", (ctx) => {
     expect(status).toBe(401);
     expect(Date.now() - revokedAt).toBeLessThan(1000);
   });
+
+  it("takes the Authorization scheme in any case, and nothing but Bearer", async () => {
+    const team = await makeTeam(ctx.app);
+    const created = (
+      await team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+        name: "k",
+        scopes: ["entitlements:read"],
+      })
+    ).json();
+    const check = (authorization: string) =>
+      ctx.app.inject({
+        method: "POST",
+        url: "/v1/check",
+        headers: { authorization },
+        payload: { org_id: team.org.id, action: "serve_update" },
+      });
+    for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) {
+      const response = await check(`${scheme} ${created.key}`);
+      expect(response.statusCode, `${scheme}: ${response.body}`).toBe(200);
+    }
+    for (const refused of [`Basic ${created.key}`, `Bearer${created.key}`, created.key]) {
+      expectError(await check(refused), 401, "unauthenticated");
+    }
+  });
 });
