@@ -46,9 +46,56 @@ describe("loadConfig", () => {
     [{ CATALOG_FILE: "/nonexistent/catalog.json" }, "CATALOG_FILE"],
     [{ NODE_ENV: "production" }, "STRIPE_SECRET_KEY"],
     [{ NODE_ENV: "production", STRIPE_SECRET_KEY: "sk_live_x" }, "STRIPE_WEBHOOK_SECRET"],
+    [{ TRUST_PROXY: "proxy.internal" }, "TRUST_PROXY"],
+    [{ TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
+    [{ TRUST_PROXY: "10.0.0.1, 10.0.0.2/8/8" }, "TRUST_PROXY"],
+    [{ MAX_CONNECTIONS: "0" }, "MAX_CONNECTIONS"],
+    [{ MAX_CONNECTIONS: "many" }, "MAX_CONNECTIONS"],
   ])("names the bad variable in %o", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  describe("in production", () => {
+    const stripe = {
+      NODE_ENV: "production",
+      STRIPE_SECRET_KEY: "sk_live_x",
+      STRIPE_WEBHOOK_SECRET: "whsec_x",
+    };
+
+    it.each([
+      ["without PUBLIC_URL", {}],
+      ["with an http:// PUBLIC_URL", { PUBLIC_URL: "http://billing.example.com" }],
+      ["with PUBLIC_URL of another scheme", { PUBLIC_URL: "ftp://billing.example.com" }],
+    ])("refuses to start %s, naming PUBLIC_URL and https", (_label, env) => {
+      expect(() => loadConfig({ ...stripe, ...env })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...stripe, ...env })).toThrow(/PUBLIC_URL: production needs the https:\/\//);
+    });
+
+    it("starts with an https:// PUBLIC_URL, so session cookies are Secure", () => {
+      const config = loadConfig({ ...stripe, PUBLIC_URL: "https://billing.example.com/" });
+      expect(config.env).toBe("production");
+      expect(config.publicUrl).toBe("https://billing.example.com");
+    });
+
+    it("leaves development on http://localhost", () => {
+      expect(loadConfig({ NODE_ENV: "development" }).publicUrl).toBe("http://localhost:8080");
+    });
+  });
+
+  it("trusts no proxy unless told, and reads TRUST_PROXY's addresses and blocks", () => {
+    expect(loadConfig({}).trustProxy).toEqual([]);
+    expect(loadConfig({ TRUST_PROXY: " 10.0.0.7, 10.1.0.0/16,::1 , fd00::/8" }).trustProxy).toEqual([
+      "10.0.0.7",
+      "10.1.0.0/16",
+      "::1",
+      "fd00::/8",
+    ]);
+  });
+
+  it("caps connections at 1,000 unless MAX_CONNECTIONS says otherwise", () => {
+    expect(loadConfig({}).maxConnections).toBe(1_000);
+    expect(loadConfig({ MAX_CONNECTIONS: "5000" }).maxConnections).toBe(5_000);
   });
 
   it("lets PORT=0 leave the emulator's port to the system too", () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 import { buildCatalog, type Catalog, CatalogError } from "./domain/catalog.js";
@@ -10,6 +11,25 @@ const optionalText = z
   .optional();
 
 const port = z.coerce.number().int().min(0).max(65_535);
+
+/** An address or a CIDR block: `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`. */
+function isAddressOrBlock(entry: string): boolean {
+  const [address = "", bits, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const addressList = z
+  .string()
+  .transform((text) =>
+    text
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
+  .refine((entries) => entries.every(isAddressOrBlock), "must be addresses or CIDR blocks, comma-separated");
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -31,6 +51,8 @@ const envSchema = z.object({
   SUPPORT_EMAIL: z.email().default("support@meterline.local"),
   CATALOG_FILE: optionalText,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  TRUST_PROXY: addressList.default([]),
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
 });
 
 export type Database = { engine: "pglite"; dataDir: string | null } | { engine: "postgres"; url: string };
@@ -52,6 +74,13 @@ export interface Config {
   mail: { smtpUrl: string | undefined; from: string; supportEmail: string };
   catalog: Catalog;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+  /**
+   * Proxies whose `X-Forwarded-For` names the client: addresses and CIDR blocks. Empty trusts
+   * none, so the client is the socket's peer and a forged header changes nothing.
+   */
+  trustProxy: string[];
+  /** Open connections the server holds at most; more are closed as they arrive. */
+  maxConnections: number;
 }
 
 export class ConfigError extends Error {}
@@ -84,6 +113,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         "the local emulator only runs outside production",
     );
   }
+  // Session cookies are `Secure` exactly when the public address is https.
+  if (vars.NODE_ENV === "production" && !vars.PUBLIC_URL?.startsWith("https://")) {
+    throw new ConfigError(
+      "Invalid configuration: PUBLIC_URL: production needs the https:// address customers reach, " +
+        "so that session cookies are only ever sent encrypted",
+    );
+  }
   const publicUrl = (vars.PUBLIC_URL ?? `http://localhost:${vars.PORT}`).replace(/\/+$/, "");
   return {
     env: vars.NODE_ENV,
@@ -105,6 +141,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mail: { smtpUrl: vars.SMTP_URL, from: vars.MAIL_FROM, supportEmail: vars.SUPPORT_EMAIL },
     catalog: vars.CATALOG_FILE ? readCatalogFile(vars.CATALOG_FILE) : buildCatalog(),
     logLevel: vars.LOG_LEVEL,
+    trustProxy: vars.TRUST_PROXY,
+    maxConnections: vars.MAX_CONNECTIONS,
   };
 }
 

@@ -292,6 +292,7 @@ describe("meterline start in production", () => {
       const server = await start({
         DATA_DIR: dir,
         NODE_ENV: "production",
+        PUBLIC_URL: "https://billing.example.com",
         STRIPE_SECRET_KEY: "sk_test_unused",
         STRIPE_WEBHOOK_SECRET: "whsec_unused",
       });
