@@ -2,11 +2,11 @@
  * Every knob of the benchmark, read from the environment in one place. The defaults finish the
  * whole run in about three minutes on a 2-core machine; smaller values make quick runs.
  */
-export const partNames = ["ingestion", "check", "inprocess", "mau", "ledger", "spans"] as const;
+export const partNames = ["ingestion", "check", "inprocess", "mau", "ledger", "slow", "spans"] as const;
 export type PartName = (typeof partNames)[number];
 
 /** Parts run when BENCH_ONLY is not set; `spans` is a diagnostic, run on request. */
-const defaultParts: PartName[] = ["ingestion", "check", "inprocess", "mau", "ledger"];
+const defaultParts: PartName[] = ["ingestion", "check", "inprocess", "mau", "ledger", "slow"];
 
 export type EngineName = "pglite" | "postgres";
 
@@ -26,6 +26,8 @@ export interface BenchOptions {
   inProcess: { calls: number; coldRefreshes: number };
   mau: { devices: number; inFlight: number };
   ledger: { postings: number; batches: number };
+  /** Connections trickling sign-in bodies, the bytes each sends at once, and how long to watch. */
+  slowClients: { connections: number; upfrontBytes: number; seconds: number };
   spans: { batches: number };
 }
 
@@ -65,6 +67,11 @@ export function readOptions(env: Env = process.env): BenchOptions {
     },
     mau: { devices: count("BENCH_MAU_DEVICES", 1_000_000), inFlight: count("BENCH_MAU_IN_FLIGHT", 4) },
     ledger: { postings: count("BENCH_LEDGER_POSTINGS", 5_000), batches: count("BENCH_LEDGER_BATCHES", 200) },
+    slowClients: {
+      connections: count("BENCH_SLOW_CONNECTIONS", 1_500),
+      upfrontBytes: count("BENCH_SLOW_UPFRONT_BYTES", 64 * 1024),
+      seconds: count("BENCH_SLOW_SECONDS", 35),
+    },
     spans: { batches: count("BENCH_SPANS_BATCHES", 30) },
   };
 }

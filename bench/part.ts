@@ -10,6 +10,7 @@ import { runInProcessCheck } from "./inProcess.js";
 import { runLedger } from "./ledger.js";
 import { runMau } from "./mau.js";
 import { type BenchOptions, type EngineName, type PartName, partNames, readOptions } from "./options.js";
+import { runSlowClients } from "./slowClients.js";
 import { runSpans } from "./spans.js";
 
 type Part = (context: { options: BenchOptions; engines: EngineName[] }) => Promise<void>;
@@ -20,6 +21,7 @@ const parts: Record<PartName, Part> = {
   inprocess: runInProcessCheck,
   mau: runMau,
   ledger: runLedger,
+  slow: runSlowClients,
   spans: runSpans,
 };
 

@@ -1,7 +1,7 @@
 /**
  * Meterline's benchmarks: `npm run bench`. Prints the machine, then runs each part in a process
  * of its own (bench/part.ts), printing its figures next to its targets. Select parts with
- * BENCH_ONLY=ingestion,check,inprocess,mau (and `spans`, a diagnostic of where an ingestion
+ * BENCH_ONLY=ingestion,check,inprocess,mau,ledger,slow (and `spans`, a diagnostic of where an ingestion
  * batch's time goes); sizes and the other knobs are in bench/options.ts. Every part makes its
  * own throwaway databases: PGlite in memory, and on PostgreSQL (DATABASE_URL, else
  * 127.0.0.1:5432/test) a uniquely named database dropped when the part ends.

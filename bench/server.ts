@@ -19,6 +19,7 @@ import { createApiKey } from "../src/services/apiKeys.js";
 import { StripeGateway } from "../src/stripe/gateway.js";
 import { startWorkers } from "../src/workers.js";
 import { runInFlight } from "./load.js";
+import { sampleMemory } from "./memory.js";
 import { seedOrgs } from "./seed.js";
 import type { CallMessage, ReplyMessage, ServerMethods } from "./serverProtocol.js";
 import { buildBatch, toRows } from "./workload.js";
@@ -115,6 +116,14 @@ async function rawInsert({ inFlight }: { inFlight: number }) {
   });
 }
 
+async function memory() {
+  const { app } = current();
+  const connections = await new Promise<number>((resolve, reject) =>
+    app.server.getConnections((error, open) => (error ? reject(error) : resolve(open))),
+  );
+  return { ...sampleMemory(), buffers: process.memoryUsage().arrayBuffers, connections };
+}
+
 async function profileStart() {
   profiler = new Session();
   profiler.connect();
@@ -144,6 +153,7 @@ const methods: ServerMethods = {
   seed,
   prepareRaw,
   rawInsert,
+  memory,
   cpuSeconds: async () => cpuSecondsNow(),
   profileStart,
   profileStop,

@@ -23,6 +23,13 @@ export interface ServerMethods {
    */
   prepareRaw(params: { runId: string; batches: number; orgIds: string[] }): Promise<void>;
   rawInsert(params: { inFlight: number }): Promise<number>;
+  /**
+   * This process's memory after a full collection (`buffers`: the Buffers outside the heap, where
+   * request bodies wait), and the connections its server holds.
+   */
+  memory(
+    params: Record<string, never>,
+  ): Promise<{ rss: number; heapUsed: number; buffers: number; connections: number }>;
   /** CPU seconds (user + system) this process has used so far. */
   cpuSeconds(params: Record<string, never>): Promise<number>;
   /** Starts sampling the CPU; `profileStop` writes the profile to `file`. */

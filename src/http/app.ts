@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
+import fastifyHelmet from "@fastify/helmet";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -28,6 +29,43 @@ import { usageRoutes } from "./routes/usage.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/**
+ * A request's headers must arrive within 10 s and the whole request, body included, within 20 s;
+ * Node checks every second, so a client trickling bytes is cut within 21 s and cannot hold its
+ * connection, and the body buffered so far, for longer. A 1 MiB batch needs 52 kB/s to arrive.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 20_000;
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * What the console's pages may load: its own scripts, styles and API, images inline as data:
+ * (uPlot's canvases, CSS icons), nothing from elsewhere, no inline script, and no framing.
+ */
+function consolePolicy({ https }: { https: boolean }): Record<string, string[]> {
+  return {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    ...(https ? { "upgrade-insecure-requests": [] } : {}),
+  };
+}
+
+/** Swagger UI sets inline styles as it renders; everything else stays as strict as the console. */
+function docsPolicy({ https }: { https: boolean }): string {
+  const directives = { ...consolePolicy({ https }), "style-src": ["'self'", "'unsafe-inline'"] };
+  return Object.entries(directives)
+    .map(([name, values]) => [name, ...values].join(" "))
+    .join("; ");
+}
+
 /** `req_` and 20 hex digits; randomUUID draws from a buffered entropy pool, randomBytes does not. */
 function newRequestId(): string {
   return `req_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
@@ -41,7 +79,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: "request_id" }),
     bodyLimit: BODY_LIMIT_BYTES,
     frameworkErrors: frameworkErrorHandler,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    // Empty: no proxy is trusted, and request.ip is the socket's peer whatever X-Forwarded-For says.
+    trustProxy: deps.config.trustProxy.length > 0 ? deps.config.trustProxy : false,
   });
+  // Connections past the cap are closed as they arrive, never queued.
+  app.server.maxConnections = deps.config.maxConnections;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandlers(app);
@@ -50,6 +94,15 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header("x-request-id", request.id);
   });
 
+  const https = deps.config.publicUrl.startsWith("https://");
+  // On every answer, pages and JSON alike: no sniffing, no framing, no referrer to other sites,
+  // and over https, https only for a year.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: consolePolicy({ https }) },
+    frameguard: { action: "deny" },
+    referrerPolicy: { policy: "same-origin" },
+    strictTransportSecurity: https ? { maxAge: 365 * 86_400, includeSubDomains: false } : false,
+  });
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
     openapi: {
@@ -76,7 +129,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: "/docs",
+    transformStaticCSP: () => docsPolicy({ https }),
+  });
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { deps });
