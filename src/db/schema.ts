@@ -25,6 +25,13 @@ export interface SessionsTable {
   expires_at: Date;
 }
 
+export interface DeviceCookiesTable {
+  id: string;
+  user_id: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+}
+
 export interface OrgsTable {
   id: string;
   name: string;
@@ -231,6 +238,7 @@ export interface SchemaMigrationsTable {
 export interface Schema {
   users: UsersTable;
   sessions: SessionsTable;
+  device_cookies: DeviceCookiesTable;
   orgs: OrgsTable;
   org_members: OrgMembersTable;
   api_keys: ApiKeysTable;

@@ -46,3 +46,13 @@ export async function findLiveSession(
 export async function deleteSession(db: Kysely<Schema>, id: string): Promise<void> {
   await db.deleteFrom("sessions").where("id", "=", id).execute();
 }
+
+/** Ends every session of the user, or every one but `except`. */
+export async function deleteSessionsOfUser(
+  db: Kysely<Schema>,
+  { userId, except }: { userId: string; except?: string },
+): Promise<void> {
+  let query = db.deleteFrom("sessions").where("user_id", "=", userId);
+  if (except !== undefined) query = query.where("id", "!=", except);
+  await query.execute();
+}

@@ -15,6 +15,18 @@ export async function findUserByEmail(db: Kysely<Schema>, email: string): Promis
     .executeTakeFirst();
 }
 
+export async function findPasswordHash(db: Kysely<Schema>, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom("users").select("password_hash").where("id", "=", id).executeTakeFirst();
+  return row?.password_hash;
+}
+
+export async function updatePasswordHash(
+  db: Kysely<Schema>,
+  { id, passwordHash }: { id: string; passwordHash: string },
+): Promise<void> {
+  await db.updateTable("users").set({ password_hash: passwordHash }).where("id", "=", id).execute();
+}
+
 export async function findUserById(
   db: Kysely<Schema>,
   id: string,

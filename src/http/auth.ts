@@ -6,6 +6,7 @@ import { AppError } from "../domain/errors.js";
 import { sha256Hex } from "../domain/sha256.js";
 import { ApiKeyCache } from "../services/apiKeys.js";
 import { authorizeOrg } from "../services/authorizeOrg.js";
+import type { DeviceCookie } from "../services/deviceCookies.js";
 import type { StartedSession } from "../services/sessions.js";
 import { findSession } from "../services/sessions.js";
 import type { AppDeps } from "./deps.js";
@@ -32,6 +33,9 @@ declare module "fastify" {
 export const SESSION_COOKIE = "meterline_session";
 export const CSRF_COOKIE = "meterline_csrf";
 export const CSRF_HEADER = "x-csrf-token";
+/** Proof of an earlier sign-in from this browser, sent to the sign-in route only. */
+export const DEVICE_COOKIE = "meterline_device";
+const SIGN_IN_PATH = "/v1/auth/login";
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -151,6 +155,16 @@ export function setSessionCookies(reply: FastifyReply, deps: AppDeps, session: S
   reply.setCookie(SESSION_COOKIE, session.token, { ...common, httpOnly: true });
   // Readable by the console's script, which echoes it in the CSRF header; useless to another site.
   reply.setCookie(CSRF_COOKIE, session.csrfToken, { ...common, httpOnly: false });
+}
+
+export function setDeviceCookie(reply: FastifyReply, deps: AppDeps, device: DeviceCookie): void {
+  reply.setCookie(DEVICE_COOKIE, device.token, {
+    path: SIGN_IN_PATH,
+    httpOnly: true,
+    sameSite: "strict",
+    secure: deps.config.publicUrl.startsWith("https://"),
+    expires: device.expiresAt,
+  });
 }
 
 export function clearSessionCookies(reply: FastifyReply): void {

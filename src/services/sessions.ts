@@ -1,6 +1,12 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
-import { deleteSession, findLiveSession, insertSession, type SessionUser } from "../db/sessionRepo.js";
+import {
+  deleteSession,
+  deleteSessionsOfUser,
+  findLiveSession,
+  insertSession,
+  type SessionUser,
+} from "../db/sessionRepo.js";
 import { sha256Hex } from "../domain/sha256.js";
 import { newSecretToken } from "./secretTokens.js";
 
@@ -49,4 +55,9 @@ export async function endSession({
   sessionId: string;
 }): Promise<void> {
   await deleteSession(db, sessionId);
+}
+
+/** Signs the user out everywhere: every browser, this one included. */
+export async function endAllSessions({ db, userId }: { db: Kysely<Schema>; userId: string }): Promise<void> {
+  await deleteSessionsOfUser(db, { userId });
 }

@@ -1,43 +1,202 @@
+import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { LightMyRequestResponse } from "fastify";
 import { expect, it } from "vitest";
-import { BODY_LIMIT_BYTES } from "../../src/http/app.js";
+import { BODY_LIMIT_BYTES, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from "../../src/http/app.js";
+import { DEVICE_COOKIE } from "../../src/http/auth.js";
 import { rateLimits } from "../../src/http/rateLimits.js";
-import { describeEachEngine, expectError, makeTeam, signUp, uniqueEmail, usageKey } from "../support/app.js";
+import {
+  describeEachEngine,
+  expectError,
+  makeTeam,
+  signUp,
+  type TestContext,
+  uniqueEmail,
+  usageKey,
+} from "../support/app.js";
+
+const PASSWORD = "correct horse battery";
+
+function loginAs(
+  ctx: TestContext,
+  {
+    email,
+    password,
+    from,
+    headers = {},
+  }: { email: string; password: string; from: string; headers?: Record<string, string> },
+) {
+  return ctx.app.inject({
+    method: "POST",
+    url: "/v1/auth/login",
+    remoteAddress: from,
+    headers,
+    payload: { email, password },
+  });
+}
+
+/** A connection to the server that has sent nothing yet, or has been closed by it. */
+interface Connection {
+  socket: net.Socket;
+  /** Everything the server sent. */
+  received: () => string;
+  /** Milliseconds from connecting to the server closing it, once it has. */
+  closedAfter: () => number | null;
+  closed: Promise<void>;
+}
+
+function connect(url: string): Promise<Connection> {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect({ host: hostname, port: Number(port) });
+  let received = "";
+  let closedAt: number | null = null;
+  const openedAt = performance.now();
+  socket.on("data", (chunk) => {
+    received += chunk.toString("latin1");
+  });
+  // A connection refused or cut by the server may end in a reset: it is closed all the same.
+  socket.on("error", () => {});
+  const closed = new Promise<void>((resolve) =>
+    socket.on("close", () => {
+      closedAt = performance.now();
+      resolve();
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () =>
+      resolve({
+        socket,
+        received: () => received,
+        closedAfter: () => (closedAt === null ? null : closedAt - openedAt),
+        closed,
+      }),
+    );
+    socket.once("error", reject);
+  });
+}
+
+/**
+ * Sends `head`, then `drip` every half second, as a slow client does, until the server closes the
+ * connection or `giveUpMs` pass; answers when it was closed (null: never) and what it said.
+ */
+async function trickle({
+  url,
+  head,
+  drip,
+  giveUpMs,
+}: {
+  url: string;
+  head: string;
+  drip: string;
+  giveUpMs: number;
+}) {
+  const connection = await connect(url);
+  connection.socket.write(head);
+  const dripping = setInterval(() => connection.socket.write(drip), 500);
+  await Promise.race([connection.closed, sleep(giveUpMs)]);
+  clearInterval(dripping);
+  connection.socket.destroy();
+  return { closedAfter: connection.closedAfter(), received: connection.received() };
+}
 
 describeEachEngine("abuse limits", (ctx) => {
-  const PASSWORD = "correct horse battery";
-
-  function login(email: string, password: string, remoteAddress: string) {
-    return ctx.app.inject({
-      method: "POST",
-      url: "/v1/auth/login",
-      remoteAddress,
-      payload: { email, password },
-    });
+  function login(
+    email: string,
+    password: string,
+    from: string,
+    cookie?: string,
+    headers: Record<string, string> = {},
+  ) {
+    return loginAs(ctx, { email, password, from, headers: { ...headers, ...(cookie ? { cookie } : {}) } });
   }
 
-  it("stops password guessing on one account after 10 tries, even from many addresses, and tells when to retry", async () => {
+  /** The device cookie a sign-in or sign-up gave, as a Cookie header. */
+  function deviceCookieOf(response: LightMyRequestResponse): string {
+    const cookie = response.cookies.find((one) => one.name === DEVICE_COOKIE);
+    if (!cookie) throw new Error(`no device cookie in ${response.statusCode} ${response.body}`);
+    return `${DEVICE_COOKIE}=${cookie.value}`;
+  }
+
+  it("guessing an account's password from many addresses never locks out its owner, and the guesser stays limited", async () => {
     const person = await signUp(ctx.app);
-    const { burst } = rateLimits.loginPerEmail;
-    for (let i = 0; i < burst; i++) {
-      expectError(
-        await login(person.user.email, "wrong password!", `192.0.2.${i}`),
-        401,
-        "invalid_credentials",
-      );
+    const email = person.user.email;
+    const home = "192.0.2.50";
+    // The owner's laptop signed in before: it holds a device cookie for the account.
+    const laptopSignIn = await login(email, PASSWORD, home);
+
+    // Ten wrong passwords from the attacker's address, and that address is held back...
+    const attacker = "198.51.100.20";
+    for (let i = 0; i < rateLimits.loginPerAccountAddress.burst; i++) {
+      expectError(await login(email, "wrong password!", attacker), 401, "invalid_credentials");
     }
-    const blocked = await login(person.user.email.toUpperCase(), PASSWORD, "192.0.2.200");
-    expect(expectError(blocked, 429, "rate_limited").message).toContain("sign-ins to this account");
-    expect(Number(blocked.headers["retry-after"])).toBeGreaterThanOrEqual(1);
-    // Another account is not held back by it.
-    const other = await signUp(ctx.app);
-    expect((await login(other.user.email, PASSWORD, "192.0.2.201")).statusCode).toBe(200);
-    // A minute later the account may try again.
+    const held = await login(email, "wrong password!", attacker);
+    expect(expectError(held, 429, "rate_limited").message).toContain(
+      "sign-ins to this account from this address",
+    );
+    expect(Number(held.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    // ...while the owner, from home with no cookie at all, signs in at once.
+    expect((await login(email, PASSWORD, home)).statusCode).toBe(200);
+    expectError(await login(email, PASSWORD, attacker), 429, "rate_limited");
+
+    // Then from address after address, until the account's own allowance is spent.
+    let tries = 0;
+    let refused: LightMyRequestResponse | null = null;
+    while (!refused && tries < rateLimits.loginPerAccount.burst) {
+      const response = await login(email, "wrong password!", `198.51.100.${100 + tries}`);
+      if (response.statusCode === 429) refused = response;
+      else expectError(response, 401, "invalid_credentials");
+      tries += 1;
+    }
+    expect(refused && expectError(refused, 429, "rate_limited").message).toContain(
+      "sign-ins to this account from browsers not used for it before",
+    );
+    // The owner's laptop, on a network it never used, signs in at once with its device cookie...
+    const away = await login(email, PASSWORD, "203.0.113.80", deviceCookieOf(laptopSignIn));
+    expect(away.statusCode, away.body).toBe(200);
+    // ...and the attacker stays held back from a new address, with a made-up device cookie, or
+    // with the device cookie of an account of their own.
+    expectError(await login(email, PASSWORD, "198.51.100.200"), 429, "rate_limited");
+    const madeUp = `${DEVICE_COOKIE}=${"A".repeat(43)}`;
+    expectError(await login(email, PASSWORD, "198.51.100.201", madeUp), 429, "rate_limited");
+    const own = await signUp(ctx.app);
+    const ownCookie = deviceCookieOf(await login(own.user.email, PASSWORD, "198.51.100.202"));
+    expectError(await login(email, PASSWORD, "198.51.100.203", ownCookie), 429, "rate_limited");
+    // Another account is not held back by any of it.
+    expect((await login(own.user.email, PASSWORD, "198.51.100.204")).statusCode).toBe(200);
+    // A minute later the account takes one more attempt from anywhere.
     ctx.clock.offsetMs = 61_000;
     try {
-      expect((await login(person.user.email, PASSWORD, "192.0.2.202")).statusCode).toBe(200);
+      expect((await login(email, PASSWORD, "198.51.100.205")).statusCode).toBe(200);
     } finally {
       ctx.clock.offsetMs = 0;
     }
+  });
+
+  it("a device cookie is limited per browser: ten wrong passwords with it, then one a minute", async () => {
+    const person = await signUp(ctx.app);
+    const email = person.user.email;
+    const cookie = deviceCookieOf(await login(email, PASSWORD, "192.0.2.60"));
+    for (let i = 0; i < rateLimits.loginPerDevice.burst; i++) {
+      const address = `192.0.2.${61 + i}`;
+      expectError(await login(email, "wrong password!", address, cookie), 401, "invalid_credentials");
+    }
+    const held = await login(email, PASSWORD, "192.0.2.90", cookie);
+    expect(expectError(held, 429, "rate_limited").message).toContain("sign-ins from this browser");
+    // The account itself is not spent by it: the owner elsewhere, without the cookie, gets in.
+    expect((await login(email, PASSWORD, "192.0.2.91")).statusCode).toBe(200);
+  });
+
+  it("ignores a forged X-Forwarded-For without TRUST_PROXY: the socket's address is the one limited", async () => {
+    const person = await signUp(ctx.app);
+    const address = "198.51.100.30";
+    for (let i = 0; i < rateLimits.loginPerAccountAddress.burst; i++) {
+      const forged = { "x-forwarded-for": `203.0.113.${i + 1}` };
+      const response = await login(person.user.email, "wrong password!", address, undefined, forged);
+      expectError(response, 401, "invalid_credentials");
+    }
+    const forged = { "x-forwarded-for": "203.0.113.99" };
+    const held = await login(person.user.email, PASSWORD, address, undefined, forged);
+    expect(expectError(held, 429, "rate_limited").message).toContain("from this address");
   });
 
   it("stops one address trying many accounts", async () => {
@@ -137,4 +296,127 @@ describeEachEngine("abuse limits", (ctx) => {
       .execute();
     expect(stored).toEqual([]);
   });
+
+  it(
+    "cuts a client trickling its headers or its body within the time allowed, answering 408",
+    async () => {
+      const giveUpMs = REQUEST_TIMEOUT_MS + 5_000;
+      const [headers, body] = await Promise.all([
+        trickle({
+          url: ctx.url,
+          head: "POST /v1/auth/login HTTP/1.1\r\nhost: meterline\r\n",
+          drip: "x-slow: 1\r\n",
+          giveUpMs,
+        }),
+        trickle({
+          url: ctx.url,
+          head:
+            "POST /v1/auth/login HTTP/1.1\r\nhost: meterline\r\ncontent-type: application/json\r\n" +
+            `content-length: ${BODY_LIMIT_BYTES}\r\n\r\n{"email":"`,
+          drip: "a",
+          giveUpMs,
+        }),
+      ]);
+      // Node checks the deadlines every second.
+      expect(headers.closedAfter, "a client trickling its headers is cut").not.toBeNull();
+      expect(headers.closedAfter).toBeLessThan(HEADERS_TIMEOUT_MS + 2_000);
+      expect(headers.received).toMatch(/^HTTP\/1\.1 408 /);
+      expect(body.closedAfter, "a client trickling its body is cut").not.toBeNull();
+      expect(body.closedAfter).toBeGreaterThan(HEADERS_TIMEOUT_MS);
+      expect(body.closedAfter).toBeLessThan(REQUEST_TIMEOUT_MS + 2_000);
+      expect(body.received).toMatch(/^HTTP\/1\.1 408 /);
+    },
+    REQUEST_TIMEOUT_MS + 15_000,
+  );
 });
+
+describeEachEngine(
+  "client addresses behind a trusted proxy",
+  (ctx) => {
+    const proxy = "203.0.113.5";
+    const otherProxy = "192.0.2.130";
+    const wrong = async (email: string, from: string, forwardedFor: string) =>
+      loginAs(ctx, {
+        email,
+        password: "wrong password!",
+        from,
+        headers: { "x-forwarded-for": forwardedFor },
+      });
+
+    it("limits the address a trusted proxy forwards, not the proxy's, and believes nothing left of it", async () => {
+      const person = await signUp(ctx.app);
+      const email = person.user.email;
+      const client = "198.51.100.1";
+      for (let i = 0; i < rateLimits.loginPerAccountAddress.burst; i++) {
+        expectError(await wrong(email, proxy, client), 401, "invalid_credentials");
+      }
+      const held = await wrong(email, proxy, client);
+      expect(expectError(held, 429, "rate_limited").message).toContain("from this address");
+      // The same client through the other trusted proxy is the same client.
+      expectError(await wrong(email, otherProxy, client), 429, "rate_limited");
+      // Another client through the same proxy is not held back.
+      expectError(await wrong(email, proxy, "198.51.100.2"), 401, "invalid_credentials");
+      // A client naming the held-back address itself, which the proxy then appends to: the
+      // proxy's own entry is the client.
+      expectError(await wrong(email, proxy, `${client}, 198.51.100.3`), 401, "invalid_credentials");
+    });
+
+    it("takes X-Forwarded-For from no one else: an untrusted peer is limited by its own address", async () => {
+      const person = await signUp(ctx.app);
+      const peer = "198.51.100.50";
+      for (let i = 0; i < rateLimits.loginPerAccountAddress.burst; i++) {
+        expectError(await wrong(person.user.email, peer, `203.0.113.${100 + i}`), 401, "invalid_credentials");
+      }
+      const held = await wrong(person.user.email, peer, "203.0.113.200");
+      expect(expectError(held, 429, "rate_limited").message).toContain("from this address");
+    });
+  },
+  { env: { TRUST_PROXY: "203.0.113.5, 192.0.2.128/28" } },
+);
+
+describeEachEngine(
+  "the connection cap",
+  (ctx) => {
+    const CAP = 3;
+    const healthz = "GET /healthz HTTP/1.1\r\nhost: meterline\r\n\r\n";
+
+    async function answered(connection: Connection, before: number) {
+      connection.socket.write(healthz);
+      for (let waited = 0; waited < 5_000; waited += 10) {
+        const replies = connection.received().match(/HTTP\/1\.1 200 /g) ?? [];
+        if (replies.length > before) return true;
+        if (connection.closedAfter() !== null) return false;
+        await sleep(10);
+      }
+      return false;
+    }
+
+    it("closes connections past MAX_CONNECTIONS as they arrive, serving those it holds", async () => {
+      const held: Connection[] = [];
+      try {
+        for (let i = 0; i < CAP; i++) {
+          const connection = await connect(ctx.url);
+          held.push(connection);
+          expect(await answered(connection, 0), `connection ${i + 1} is served`).toBe(true);
+        }
+        const extra = await connect(ctx.url);
+        held.push(extra);
+        extra.socket.write(healthz);
+        await Promise.race([extra.closed, sleep(2_000)]);
+        expect(extra.closedAfter(), "the connection past the cap is closed").not.toBeNull();
+        expect(extra.received()).toBe("");
+        for (const connection of held.slice(0, CAP)) expect(await answered(connection, 1)).toBe(true);
+        // Once one closes, a new connection is served again.
+        held[0]?.socket.destroy();
+        await held[0]?.closed;
+        await sleep(100);
+        const next = await connect(ctx.url);
+        held.push(next);
+        expect(await answered(next, 0)).toBe(true);
+      } finally {
+        for (const connection of held) connection.socket.destroy();
+      }
+    });
+  },
+  { env: { MAX_CONNECTIONS: "3" } },
+);

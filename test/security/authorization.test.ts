@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { beforeAll, describe, expect, it } from "vitest";
+import { insertSession } from "../../src/db/sessionRepo.js";
 import { type KeyScope, type Permission, permissions } from "../../src/domain/access.js";
+import { sha256Hex } from "../../src/domain/sha256.js";
 import { SESSION_COOKIE } from "../../src/http/auth.js";
 import { createApiKey } from "../../src/services/apiKeys.js";
 import { startSession } from "../../src/services/sessions.js";
@@ -132,6 +134,8 @@ interface GuardedRow {
   allowedIds?: (fx: Fixture) => Promise<Partial<Ids>>;
   /** Allowed callers use a fresh session of their own (the route ends it). */
   freshSession?: true;
+  /** The route ends every session of its caller: an allowed caller's fixture session is reopened. */
+  endsEverySession?: true;
   /** Key routes: what another org's key with the right scope gets (404 unless said). */
   otherOrgKey?: Outcome;
   /** Foreign-id cases besides "the owner naming the other org" on every org route. */
@@ -207,6 +211,20 @@ const table: Record<string, Row> = {
     },
   },
   "POST /v1/auth/logout": { auth: "session", allowed: SIGNED_IN, freshSession: true },
+  "POST /v1/auth/logout-all": {
+    auth: "session",
+    allowed: SIGNED_IN,
+    freshSession: true,
+    endsEverySession: true,
+  },
+  "POST /v1/auth/password": {
+    auth: "session",
+    allowed: SIGNED_IN,
+    // Allowed callers keep their password (so later rows still sign in); refused ones would set one.
+    call: (_ids, { allowed }) => ({
+      body: { current_password: PASSWORD, new_password: allowed ? PASSWORD : "taken over, for good" },
+    }),
+  },
   "GET /v1/me": {
     auth: "session",
     allowed: SIGNED_IN,
@@ -614,7 +632,7 @@ const guardedRows = Object.entries(table).flatMap(([name, row]) =>
 const PLANNED =
   guardedRows.reduce((sum, { cases }) => sum + cases.length, 0) +
   Object.values(table).reduce((sum, row) => sum + (row.auth === "public" ? row.cases : 0), 0);
-/** The matrix must not shrink unnoticed: 38 routes today, about ten callers each. */
+/** The matrix must not shrink unnoticed: 40 routes today, about ten callers each. */
 const FLOOR = 380;
 
 const PASSWORD = "correct horse battery"; // what test/support/app.ts signs people up with
@@ -814,6 +832,18 @@ describeEachEngine("authorization matrix", (ctx) => {
     return (ROLES as readonly Caller[]).includes(caller) ? fx.people[caller as RoleCaller] : undefined;
   }
 
+  /** Puts a fixture session a route ended back, under the same cookie and CSRF token. */
+  async function reopen(browser: Browser): Promise<void> {
+    const token = new RegExp(`(?:^|; )${SESSION_COOKIE}=([^;]+)`).exec(browser.cookie)?.[1];
+    if (!token) throw new Error(`no session cookie in ${browser.cookie}`);
+    await insertSession(ctx.db.kysely, {
+      id: sha256Hex(token),
+      userId: browser.user.id,
+      csrfToken: browser.csrfToken,
+      expiresAt: new Date(ctx.clock.now().getTime() + 86_400_000),
+    });
+  }
+
   async function freshSession(browser: Browser): Promise<Browser> {
     const session = await startSession({ db: ctx.db.kysely, userId: browser.user.id, now: ctx.clock.now() });
     return new Browser(ctx.app, browser.user, `${SESSION_COOKIE}=${session.token}`, session.csrfToken);
@@ -923,6 +953,13 @@ describeEachEngine("authorization matrix", (ctx) => {
         if (one.caller === OUTSIDER) expectNothingOf(fx.target, response, "", label);
         row.checkAllowed?.(one.caller, response, fx);
         if (browser) expect((await browser.request("GET", "/v1/me")).statusCode, label).toBe(401);
+        if (row.endsEverySession && own) {
+          expect(
+            (await own.request("GET", "/v1/me")).statusCode,
+            `${label} ended the fixture's session`,
+          ).toBe(401);
+          await reopen(own);
+        }
         await ctx.stripeEmulator.idle();
         tried += 1;
       }

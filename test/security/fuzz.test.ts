@@ -482,7 +482,13 @@ const routes: Record<string, RouteSpec> = {
   "POST /v1/orgs/{org}/billing-portal": { caller: "owner" },
   "POST /v1/orgs/{org}/contact-sales": { caller: "owner", sample: () => ({ message: "We need more" }) },
   "POST /v1/webhooks/stripe": { caller: "anyone", own: true },
+  // A wrong current password: a case reaching the handler would change nothing.
+  "POST /v1/auth/password": {
+    caller: "owner",
+    sample: () => ({ current_password: "not the password", new_password: "a brand new passphrase" }),
+  },
   // Last: a case reaching its handler would end the session every other route uses.
+  "POST /v1/auth/logout-all": { caller: "owner" },
   "POST /v1/auth/logout": { caller: "owner" },
 };
 

@@ -1,16 +1,29 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { plainText } from "../../domain/text.js";
+import { changePassword } from "../../services/changePassword.js";
+import { recognizeDevice, rememberDevice } from "../../services/deviceCookies.js";
 import { orgsOfUser } from "../../services/orgDirectory.js";
-import { endSession } from "../../services/sessions.js";
+import { endAllSessions, endSession } from "../../services/sessions.js";
 import { logIn, signUp } from "../../services/signUp.js";
-import { clearSessionCookies, currentUser, setSessionCookies } from "../auth.js";
+import {
+  clearSessionCookies,
+  currentUser,
+  DEVICE_COOKIE,
+  setDeviceCookie,
+  setSessionCookies,
+} from "../auth.js";
 import type { AppDeps } from "../deps.js";
-import { type RateLimiters, spend } from "../rateLimits.js";
+import { type RateLimiters, spend, spendSignIn } from "../rateLimits.js";
 import { email, errorResponses, noBody, role } from "../schemas.js";
 
 const user = z.object({ id: z.string(), email: z.string(), name: z.string() });
 const signedIn = z.object({ user, csrf_token: z.string() });
+const newPassword = z
+  .string()
+  .min(10, "must be at least 10 characters")
+  .max(200)
+  .regex(/^\P{Cs}*$/u, "must not contain unpaired surrogates");
 
 export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLimiters }> = async (
   app,
@@ -27,11 +40,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
         summary: "Create an account and sign in",
         body: z.strictObject({
           email,
-          password: z
-            .string()
-            .min(10, "must be at least 10 characters")
-            .max(200)
-            .regex(/^\P{Cs}*$/u, "must not contain unpaired surrogates"),
+          password: newPassword,
           name: plainText({ max: 200 }),
         }),
         response: { 201: signedIn, ...errorResponses },
@@ -48,6 +57,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
       });
       const result = await signUp({ db, ...request.body, now });
       setSessionCookies(reply, deps, result.session);
+      setDeviceCookie(reply, deps, await rememberDevice({ db, userId: result.user.id, now }));
       return reply.code(201).send({ user: result.user, csrf_token: result.session.csrfToken });
     },
   );
@@ -65,17 +75,14 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
     },
     async (request, reply) => {
       const now = deps.clock.now();
-      spend({
-        limiter: limiters.loginPerAddress,
-        key: request.ip,
-        reply,
-        now,
-        what: "sign-ins from this address",
-      });
-      const email = request.body.email.toLowerCase();
-      spend({ limiter: limiters.loginPerEmail, key: email, reply, now, what: "sign-ins to this account" });
+      const { email } = request.body;
+      const device = await recognizeDevice({ db, token: request.cookies[DEVICE_COOKIE], email, now });
+      spendSignIn({ limiters, email, address: request.ip, device, reply, now });
       const result = await logIn({ db, ...request.body, now });
       setSessionCookies(reply, deps, result.session);
+      if (device === undefined) {
+        setDeviceCookie(reply, deps, await rememberDevice({ db, userId: result.user.id, now }));
+      }
       return { user: result.user, csrf_token: result.session.csrfToken };
     },
   );
@@ -93,6 +100,61 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
     async (request, reply) => {
       await endSession({ db, sessionId: currentUser(request).sessionId });
       clearSessionCookies(reply);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    "/v1/auth/logout-all",
+    {
+      schema: {
+        tags: ["auth"],
+        summary: "End every session of the signed-in user, this one included",
+        body: noBody,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await endAllSessions({ db, userId: currentUser(request).userId });
+      clearSessionCookies(reply);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    "/v1/auth/password",
+    {
+      schema: {
+        tags: ["auth"],
+        summary: "Change the password, ending every other session of the user",
+        body: z.strictObject({ current_password: z.string().min(1).max(200), new_password: newPassword }),
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const me = currentUser(request);
+      const now = deps.clock.now();
+      spend({
+        limiter: limiters.loginPerAddress,
+        key: request.ip,
+        reply,
+        now,
+        what: "sign-ins from this address",
+      });
+      spend({
+        limiter: limiters.passwordCheckPerUser,
+        key: me.userId,
+        reply,
+        now,
+        what: "password checks of this account",
+      });
+      await changePassword({
+        db,
+        userId: me.userId,
+        sessionId: me.sessionId,
+        currentPassword: request.body.current_password,
+        newPassword: request.body.new_password,
+      });
       return reply.code(204).send(null);
     },
   );
