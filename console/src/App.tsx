@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api, type Me, type Role } from "./api.js";
+import { Account } from "./pages/Account.js";
 import { CreateOrg, SignIn, SignUp } from "./pages/Auth.js";
 import { Credits } from "./pages/Credits.js";
 import { Plans } from "./pages/Plans.js";
@@ -72,13 +73,17 @@ export function App() {
   const wanted = url.searchParams.get("org");
   const first = me.orgs[0] as Me["orgs"][number];
   const org: OrgContext = me.orgs.find((candidate) => candidate.id === wanted) ?? first;
+  const onAccount = path === "/account";
   const page: PagePath = path in pages ? (path as PagePath) : "/plans";
-  const link = (to: PagePath) => `${to}?org=${encodeURIComponent(org.id)}`;
+  const link = (to: PagePath | "/account") => `${to}?org=${encodeURIComponent(org.id)}`;
 
-  const signOut = async () => {
-    await api("POST", "/v1/auth/logout");
+  const signedOut = () => {
     setMe(null);
     navigate("/signin");
+  };
+  const signOut = async () => {
+    await api("POST", "/v1/auth/logout");
+    signedOut();
   };
 
   return (
@@ -90,7 +95,9 @@ export function App() {
           <select
             aria-label="Organization"
             value={org.id}
-            onChange={(event) => navigate(`${page}?org=${encodeURIComponent(event.target.value)}`)}
+            onChange={(event) =>
+              navigate(`${onAccount ? "/account" : page}?org=${encodeURIComponent(event.target.value)}`)
+            }
           >
             {me.orgs.map((candidate) => (
               <option key={candidate.id} value={candidate.id}>
@@ -104,7 +111,7 @@ export function App() {
             <a
               key={to}
               href={link(to)}
-              aria-current={to === page ? "page" : undefined}
+              aria-current={to === page && !onAccount ? "page" : undefined}
               onClick={(event) => {
                 event.preventDefault();
                 navigate(link(to));
@@ -116,15 +123,28 @@ export function App() {
         </nav>
         <span className="who">
           {me.user.email}{" "}
+          <a
+            href={link("/account")}
+            aria-current={onAccount ? "page" : undefined}
+            onClick={(event) => {
+              event.preventDefault();
+              navigate(link("/account"));
+            }}
+          >
+            Account
+          </a>{" "}
           <button type="button" className="link" onClick={signOut}>
             Sign out
           </button>
         </span>
       </header>
       <main>
-        {page === "/plans" && <Plans key={org.id} org={org} url={url} navigate={navigate} />}
-        {page === "/credits" && <Credits key={org.id} org={org} url={url} navigate={navigate} />}
-        {page === "/usage" && <Usage key={org.id} org={org} />}
+        {onAccount && <Account me={me} onSignedOut={signedOut} />}
+        {!onAccount && page === "/plans" && <Plans key={org.id} org={org} url={url} navigate={navigate} />}
+        {!onAccount && page === "/credits" && (
+          <Credits key={org.id} org={org} url={url} navigate={navigate} />
+        )}
+        {!onAccount && page === "/usage" && <Usage key={org.id} org={org} />}
       </main>
     </>
   );

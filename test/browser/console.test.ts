@@ -1,6 +1,6 @@
-import type { Browser as Chromium, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeEachEngine, makeTeam, reportNewDevices, usageKey } from "../support/app.js";
+import type { BrowserContextOptions, Browser as Chromium, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { describeEachEngine, makeTeam, reportNewDevices, sessionCookieOf, usageKey } from "../support/app.js";
 import { chromiumAvailable, launchChromium, screenshotPath } from "../support/browser.js";
 
 const runs = chromiumAvailable();
@@ -14,6 +14,22 @@ describeEachEngine("the web console in a browser", (ctx) => {
   afterAll(async () => {
     await chromium?.close();
   });
+
+  // Whatever a page does, the Content-Security-Policy must not have to refuse it: a refusal
+  // means the policy breaks the console (or the page tried something it must not).
+  let refusals: string[] = [];
+  afterEach(() => {
+    const seen = refusals;
+    refusals = [];
+    expect(seen, "Content-Security-Policy refusals").toEqual([]);
+  });
+  async function openPage(options?: BrowserContextOptions): Promise<Page> {
+    const page = await chromium.newPage(options);
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) refusals.push(`${page.url()}: ${message.text()}`);
+    });
+    return page;
+  }
 
   async function signIn(page: Page, email: string, path: string) {
     await page.goto(`${ctx.url}${path}`);
@@ -34,7 +50,7 @@ describeEachEngine("the web console in a browser", (ctx) => {
     async () => {
       const team = await makeTeam(ctx.app);
       await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { country: "FR" });
-      const page = await chromium.newPage({ viewport: { width: 390, height: 844 } });
+      const page = await openPage({ viewport: { width: 390, height: 844 } });
       try {
         // A signed-out visit to the Plans page asks to sign in, then comes back to it.
         await signIn(page, team.owner.user.email, `/plans?org=${team.org.id}`);
@@ -131,8 +147,8 @@ describeEachEngine("the web console in a browser", (ctx) => {
     "a member sees no billing; an admin reads it without buying or changing anything",
     async () => {
       const team = await makeTeam(ctx.app);
-      const member = await chromium.newPage({ viewport: { width: 390, height: 844 } });
-      const admin = await chromium.newPage();
+      const member = await openPage({ viewport: { width: 390, height: 844 } });
+      const admin = await openPage();
       try {
         // By keyboard alone: the email field, Tab to the password, Enter to sign in.
         await member.goto(`${ctx.url}/credits?org=${team.org.id}`);
@@ -168,7 +184,7 @@ describeEachEngine("the web console in a browser", (ctx) => {
       const team = await makeTeam(ctx.app);
       const key = await usageKey(ctx.db, team.org.id);
       await reportNewDevices(ctx.app, { key, orgId: team.org.id, count: 12_000, at: ctx.clock.now() });
-      const page = await chromium.newPage({ viewport: { width: 390, height: 844 } });
+      const page = await openPage({ viewport: { width: 390, height: 844 } });
       try {
         await signIn(page, team.owner.user.email, `/usage?org=${team.org.id}`);
         await page.getByRole("heading", { name: "Cheapest way to pay" }).waitFor();
@@ -190,4 +206,79 @@ describeEachEngine("the web console in a browser", (ctx) => {
     },
     60_000,
   );
+
+  it.runIf(runs)(
+    "the owner changes their password on the Account page, which signs out their other browser, then signs out everywhere",
+    async () => {
+      const team = await makeTeam(ctx.app);
+      const email = team.owner.user.email;
+      const NEW_PASSWORD = "a brand new passphrase";
+      // Two browsers of the owner, each with its own cookies.
+      const laptop = await openPage();
+      const phone = await openPage({ viewport: { width: 390, height: 844 } });
+      try {
+        await signIn(phone, email, `/plans?org=${team.org.id}`);
+        await phone.getByRole("heading", { name: "Plans", exact: true }).waitFor();
+        await signIn(laptop, email, `/plans?org=${team.org.id}`);
+        await laptop.getByRole("heading", { name: "Plans", exact: true }).waitFor();
+
+        await laptop.getByRole("link", { name: "Account" }).click();
+        await laptop.getByRole("heading", { name: "Account", exact: true }).waitFor();
+        expect(laptop.url()).toContain(`/account?org=${team.org.id}`);
+        // A wrong current password changes nothing.
+        await laptop.getByLabel("Current password").fill("not my password");
+        await laptop.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+        await laptop.getByLabel("Confirm new password").fill(NEW_PASSWORD);
+        await laptop.getByRole("button", { name: "Change password" }).click();
+        await laptop.getByRole("alert").getByText("The current password is incorrect").waitFor();
+        await laptop.getByLabel("Current password").fill(PASSWORD);
+        await laptop.getByRole("button", { name: "Change password" }).click();
+        await laptop.getByText("Password changed.").waitFor();
+        await laptop.screenshot({ path: screenshotPath(`console-account-${ctx.engine}`), fullPage: true });
+
+        // The phone's session is over: its next page load asks to sign in.
+        await phone.reload();
+        await phone.getByRole("heading", { name: "Sign in to Meterline" }).waitFor();
+        // The laptop's goes on.
+        await laptop.getByRole("link", { name: "Credits", exact: true }).click();
+        await laptop.getByRole("heading", { name: "Credits", exact: true }).waitFor();
+        // Only the new password signs in now.
+        const login = (password: string) =>
+          ctx.app.inject({ method: "POST", url: "/v1/auth/login", payload: { email, password } });
+        expect((await login(PASSWORD)).statusCode).toBe(401);
+        const script = await login(NEW_PASSWORD);
+        expect(script.statusCode).toBe(200);
+
+        // Signing out everywhere ends the laptop's session and the one signed in meanwhile.
+        await laptop.getByRole("link", { name: "Account" }).click();
+        await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
+        await laptop.getByRole("heading", { name: "Sign in to Meterline" }).waitFor();
+        const me = await ctx.app.inject({
+          method: "GET",
+          url: "/v1/me",
+          headers: { cookie: sessionCookieOf(script) },
+        });
+        expect(me.statusCode).toBe(401);
+        await laptop.goto(`${ctx.url}/plans?org=${team.org.id}`);
+        await laptop.getByRole("heading", { name: "Sign in to Meterline" }).waitFor();
+      } finally {
+        await laptop.close();
+        await phone.close();
+      }
+    },
+    60_000,
+  );
+
+  it.runIf(runs)("the API reference at /docs renders under its policy and cannot be framed", async () => {
+    const page = await openPage();
+    try {
+      const response = await page.goto(`${ctx.url}/docs`);
+      expect(response?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
+      await page.getByRole("heading", { name: /Meterline API/ }).waitFor();
+      await page.getByText("/v1/auth/password").first().waitFor();
+      await page.screenshot({ path: screenshotPath(`docs-${ctx.engine}`) });
+    } finally {
+      await page.close();
+    }
+  });
 });

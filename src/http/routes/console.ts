@@ -7,7 +7,16 @@ import type { FastifyPluginAsync } from "fastify";
 export const consoleDir = path.resolve(import.meta.dirname, "../../../console/dist");
 
 /** The console's pages: each answers its single-page app, which reads the path. */
-export const consolePages = ["/", "/signin", "/signup", "/plans", "/credits", "/usage", "/refund-policy"];
+export const consolePages = [
+  "/",
+  "/signin",
+  "/signup",
+  "/plans",
+  "/credits",
+  "/usage",
+  "/account",
+  "/refund-policy",
+];
 
 const notBuilt = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
