@@ -33,6 +33,9 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
  * A request's headers must arrive within 10 s and the whole request, body included, within 20 s;
  * Node checks every second, so a client trickling bytes is cut within 21 s and cannot hold its
  * connection, and the body buffered so far, for longer. A 1 MiB batch needs 52 kB/s to arrive.
+ * Only Node's `requestTimeout` bounds a body: the socket's idle timeout is reset by every byte,
+ * and Fastify sets `requestTimeout` to 0 (none) unless told. Node checks both every 30 s unless
+ * told (`connectionsCheckingInterval`).
  */
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 20_000;
