@@ -1373,10 +1373,15 @@ describeEachEngine("input fuzzing of every write route", (ctx) => {
   const addressOf = (operation: Operation) =>
     operation.path.replace(/\{(\w+)\}/g, (_match, name: string) => (name === "org" ? ids.org : ids.key));
 
-  /** A refusal in the standard shape naming `field`, or an answer; never a server error. */
+  /**
+   * An answer, or a refusal in the standard shape, naming `field` when the request is invalid
+   * (400); never a server error. A well-formed request may still be refused for what it says
+   * (a wrong password, too many tries).
+   */
   function keptOrRefused(response: LightMyRequestResponse, field: string): string | null {
     if (response.statusCode < 400) return null;
-    return verdict({ statuses: [response.statusCode], names: field }, response);
+    const names = response.statusCode === 400 ? field : undefined;
+    return verdict({ statuses: [response.statusCode], ...(names ? { names } : {}) }, response);
   }
 
   it("values at PostgreSQL's limits that a write route's document allows are kept or refused by name, never a server error", async () => {
