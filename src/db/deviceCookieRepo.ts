@@ -44,3 +44,8 @@ export async function pruneDeviceCookies(
     .where((eb) => eb.or([eb("expires_at", "<=", now), eb("id", "not in", newest)]))
     .execute();
 }
+
+/** Forgets every browser remembered for the user: none of them is trusted to sign in any more. */
+export async function deleteDeviceCookiesOfUser(db: Kysely<Schema>, userId: string): Promise<void> {
+  await db.deleteFrom("device_cookies").where("user_id", "=", userId).execute();
+}

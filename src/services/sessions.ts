@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { deleteDeviceCookiesOfUser } from "../db/deviceCookieRepo.js";
 import type { Schema } from "../db/schema.js";
 import {
   deleteSession,
@@ -7,6 +8,7 @@ import {
   insertSession,
   type SessionUser,
 } from "../db/sessionRepo.js";
+import { inTransaction } from "../db/transaction.js";
 import { sha256Hex } from "../domain/sha256.js";
 import { newSecretToken } from "./secretTokens.js";
 
@@ -58,6 +60,10 @@ export async function endSession({
 }
 
 /** Signs the user out everywhere: every browser, this one included. */
+/** Signs the user out everywhere: every session ends, and no browser stays remembered for sign-in. */
 export async function endAllSessions({ db, userId }: { db: Kysely<Schema>; userId: string }): Promise<void> {
-  await deleteSessionsOfUser(db, { userId });
+  await inTransaction(db, async (tx) => {
+    await deleteSessionsOfUser(tx, { userId });
+    await deleteDeviceCookiesOfUser(tx, userId);
+  });
 }

@@ -219,6 +219,30 @@ describeEachEngine("auth routes", (ctx) => {
     );
   });
 
+  it("forgets the browsers remembered for sign-in when the password changes or the user signs out everywhere", async () => {
+    const ann = await signUp(ctx.app);
+    const remembered = async () =>
+      (
+        await ctx.db.kysely
+          .selectFrom("device_cookies")
+          .select("id")
+          .where("user_id", "=", ann.user.id)
+          .execute()
+      ).length;
+    await post("/v1/auth/login", { email: ann.user.email, password: "correct horse battery" });
+    expect(await remembered()).toBeGreaterThan(0);
+    const changed = await ann.request("POST", "/v1/auth/password", {
+      current_password: "correct horse battery",
+      new_password: "a brand new passphrase",
+    });
+    expect(changed.statusCode, changed.body).toBe(204);
+    expect(await remembered()).toBe(0);
+    await post("/v1/auth/login", { email: ann.user.email, password: "a brand new passphrase" });
+    expect(await remembered()).toBe(1);
+    expect((await ann.request("POST", "/v1/auth/logout-all")).statusCode).toBe(204);
+    expect(await remembered()).toBe(0);
+  });
+
   it("refuses a password change with a wrong current password or a weak new one, changing nothing", async () => {
     const ann = await signUp(ctx.app);
     const other = sessionCookieOf(
