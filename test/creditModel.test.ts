@@ -307,7 +307,15 @@ for (const engine of engines) {
         const now = new Date(at);
         if (next.kind === "purchase") {
           const sessionId = stripe.paidCheckout({ orgId: org.id, credits: next.credits, step });
-          await fulfillCreditPurchase({ db, stripe, catalog, orgId: org.id, sessionId, now });
+          await fulfillCreditPurchase({
+            db,
+            stripe,
+            catalog,
+            orgId: org.id,
+            sessionId,
+            supportEmail: "support@meterline.test",
+            now,
+          });
           model.purchase(next.credits, at, defaultGrantExpiry(now).getTime());
           await consumeOverage({ db, catalog, orgId: org.id, now });
           model.consume(at);

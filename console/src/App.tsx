@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { ApiError, api, type Me, type Role } from "./api.js";
 import { Account } from "./pages/Account.js";
 import { CreateOrg, SignIn, SignUp } from "./pages/Auth.js";
+import { ConfirmBillingEmail } from "./pages/ConfirmBillingEmail.js";
 import { Credits } from "./pages/Credits.js";
 import { Plans } from "./pages/Plans.js";
 import { RefundPolicy } from "./pages/RefundPolicy.js";
@@ -34,6 +35,9 @@ function useAddress(): [URL, Navigate] {
 const pages = { "/plans": "Plans", "/credits": "Credits", "/usage": "Usage" } as const;
 type PagePath = keyof typeof pages;
 
+/** Pages anyone may open, signed in or not. */
+const publicPages = ["/signin", "/signup", "/refund-policy", "/confirm-billing-email"];
+
 export function App() {
   const [url, navigate] = useAddress();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
@@ -51,7 +55,7 @@ export function App() {
 
   const path = url.pathname;
   useEffect(() => {
-    if (me === null && path !== "/signin" && path !== "/signup" && path !== "/refund-policy") {
+    if (me === null && !publicPages.includes(path)) {
       navigate(`/signin?next=${encodeURIComponent(url.pathname + url.search)}`);
     } else if (me && (path === "/signin" || path === "/signup" || path === "/")) {
       const next = url.searchParams.get("next");
@@ -60,6 +64,7 @@ export function App() {
   }, [me, path, url, navigate]);
 
   if (path === "/refund-policy") return <RefundPolicy />;
+  if (path === "/confirm-billing-email") return <ConfirmBillingEmail url={url} />;
   if (me === undefined) return <p className="loading">Loading…</p>;
   if (me === null) {
     return path === "/signup" ? (

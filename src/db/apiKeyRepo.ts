@@ -20,9 +20,37 @@ const keyColumns = [
 
 export async function insertApiKey(
   db: Kysely<Schema>,
-  key: Pick<ApiKeysTable, "id" | "org_id" | "name" | "scopes" | "key_hash" | "key_prefix" | "created_by">,
+  key: Pick<ApiKeysTable, "id" | "org_id" | "name" | "scopes" | "key_hash" | "key_prefix" | "created_by"> & {
+    created_at: Date;
+  },
 ): Promise<ApiKeyRow> {
   return db.insertInto("api_keys").values(key).returning(keyColumns).executeTakeFirstOrThrow();
+}
+
+/** When the organization's latest keys were created since `since`, newest first, at most `max`. */
+export async function latestApiKeysCreated(
+  db: Kysely<Schema>,
+  { orgId, since, max }: { orgId: string; since: Date; max: number },
+): Promise<Date[]> {
+  const rows = await db
+    .selectFrom("api_keys")
+    .select("created_at")
+    .where("org_id", "=", orgId)
+    .where("created_at", ">", since)
+    .orderBy("created_at", "desc")
+    .limit(max)
+    .execute();
+  return rows.map((row) => row.created_at);
+}
+
+export async function countLiveApiKeys(db: Kysely<Schema>, orgId: string): Promise<number> {
+  const row = await db
+    .selectFrom("api_keys")
+    .select((eb) => eb.fn.countAll<bigint>().as("count"))
+    .where("org_id", "=", orgId)
+    .where("revoked_at", "is", null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 export async function findLiveApiKeyByHash(

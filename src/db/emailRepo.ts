@@ -11,8 +11,8 @@ export const EMAILS_CHANNEL = "meterline_emails";
 /**
  * Puts an email in the outbox, in the caller's transaction, unless one with the same dedupe key
  * exists for the organization; answers whether it was queued. Recipients: the organization's
- * owners and billing admins who have not opted out of this kind, and its billing email, each
- * address once. One statement.
+ * owners and billing admins who have not opted out of this kind, and its billing email once
+ * confirmed, each address once; with none of them left, nothing is queued. One statement.
  */
 export async function queueEmail(
   db: Kysely<Schema>,
@@ -42,15 +42,17 @@ export async function queueEmail(
               WHERE o.org_id = m.org_id AND o.user_id = m.user_id AND o.kind = ${facts.kind}
             )
           UNION ALL
-          SELECT billing_email FROM orgs WHERE id = ${orgId}
+          SELECT billing_email FROM orgs WHERE id = ${orgId} AND billing_email_confirmed_at IS NOT NULL
         ) AS contacts
         ORDER BY lower(email)
       )`;
   const result = await sql<{ id: string }>`
     WITH queued AS (
       INSERT INTO emails (org_id, id, kind, dedupe_key, facts, recipients, status, next_attempt_at, created_at)
-      VALUES (${orgId}, ${newId("eml", now.getTime())}, ${facts.kind}, ${dedupeKey}, ${JSON.stringify(facts)}::jsonb,
-        ${recipients}, 'pending', ${now}, ${now})
+      SELECT ${orgId}, ${newId("eml", now.getTime())}, ${facts.kind}, ${dedupeKey}, ${JSON.stringify(facts)}::jsonb,
+        contacts.recipients, 'pending', ${now}, ${now}
+      FROM (SELECT ${recipients} AS recipients) AS contacts
+      WHERE cardinality(contacts.recipients) > 0
       ON CONFLICT (org_id, dedupe_key) DO NOTHING
       RETURNING id
     )

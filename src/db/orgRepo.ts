@@ -5,7 +5,10 @@ import type { CycleSchedule } from "../domain/cycles.js";
 import type { OrgsTable, Schema } from "./schema.js";
 import { dayOf, USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
-export type OrgRow = Pick<OrgsTable, "id" | "name" | "billing_email" | "country" | "trial_ends_at"> & {
+export type OrgRow = Pick<
+  OrgsTable,
+  "id" | "name" | "billing_email" | "billing_email_confirmed_at" | "country" | "trial_ends_at"
+> & {
   created_at: Date;
   cycle_anchor_day: number;
   cycle_bridge_start: string | null;
@@ -18,6 +21,7 @@ const orgColumns = [
   "id",
   "name",
   "billing_email",
+  "billing_email_confirmed_at",
   "country",
   "created_at",
   "trial_ends_at",
@@ -32,9 +36,25 @@ type CycleColumns = "cycle_anchor_day" | "cycle_bridge_start" | "cycle_bridge_en
 
 export async function insertOrg(
   db: Kysely<Schema>,
-  org: Omit<OrgRow, CycleColumns | "credit_tiers">,
+  org: Omit<OrgRow, CycleColumns | "credit_tiers"> & { created_by: string },
 ): Promise<OrgRow> {
   return db.insertInto("orgs").values(org).returning(orgColumns).executeTakeFirstOrThrow();
+}
+
+/** When the person created their latest organizations since `since`, newest first, at most `max`. */
+export async function latestOrgsCreatedBy(
+  db: Kysely<Schema>,
+  { userId, since, max }: { userId: string; since: Date; max: number },
+): Promise<Date[]> {
+  const rows = await db
+    .selectFrom("orgs")
+    .select("created_at")
+    .where("created_by", "=", userId)
+    .where("created_at", ">", since)
+    .orderBy("created_at", "desc")
+    .limit(max)
+    .execute();
+  return rows.map((row) => row.created_at);
 }
 
 export async function findOrg(db: Kysely<Schema>, id: string): Promise<OrgRow | undefined> {
@@ -44,7 +64,7 @@ export async function findOrg(db: Kysely<Schema>, id: string): Promise<OrgRow | 
 export async function updateOrg(
   db: Kysely<Schema>,
   id: string,
-  changes: Partial<Pick<OrgsTable, "name" | "billing_email" | "country">>,
+  changes: Partial<Pick<OrgsTable, "name" | "billing_email" | "billing_email_confirmed_at" | "country">>,
 ): Promise<OrgRow | undefined> {
   return db.updateTable("orgs").set(changes).where("id", "=", id).returning(orgColumns).executeTakeFirst();
 }
@@ -80,6 +100,23 @@ export async function saveCycleSchedule(
     .where("id", "=", orgId)
     .execute();
   await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
+}
+
+/**
+ * Marks the billing email confirmed, if it still is `email`: a link to an address since replaced
+ * confirms nothing. Answers the organization when it did.
+ */
+export async function markBillingEmailConfirmed(
+  db: Kysely<Schema>,
+  { orgId, email, now }: { orgId: string; email: string; now: Date },
+): Promise<OrgRow | undefined> {
+  return db
+    .updateTable("orgs")
+    .set((eb) => ({ billing_email_confirmed_at: eb.fn.coalesce("billing_email_confirmed_at", eb.val(now)) }))
+    .where("id", "=", orgId)
+    .where("billing_email", "=", email)
+    .returning(orgColumns)
+    .executeTakeFirst();
 }
 
 /**

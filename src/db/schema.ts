@@ -45,6 +45,8 @@ export interface OrgsTable {
   cycle_bridge_end: ColumnType<string | null, string | null | undefined, string | null>;
   cycle_before_bridge: ColumnType<string | null, string | null | undefined, string | null>;
   credit_tiers: ColumnType<TierOverrides | null, string | null | undefined, string | null>;
+  created_by: string | null;
+  billing_email_confirmed_at: Date | null;
 }
 
 export interface OrgMembersTable {
@@ -135,6 +137,30 @@ export interface ContactRequestsTable {
   user_id: string;
   message: string;
   created_at: CreatedAt;
+}
+
+export interface BillingEmailConfirmationsTable {
+  org_id: string;
+  token_hash: string;
+  email: string;
+  created_at: Date;
+  expires_at: Date;
+  used_at: ColumnType<Date | null, Date | null | undefined, Date>;
+}
+
+export interface CreditPaymentMismatchesTable {
+  org_id: string;
+  session_id: string;
+  payment_intent_id: string | null;
+  asked_subtotal_cents: bigint | null;
+  asked_currency: string;
+  paid_quantity: bigint | null;
+  paid_unit_amount_cents: bigint | null;
+  paid_subtotal_cents: bigint | null;
+  paid_total_cents: bigint | null;
+  paid_currency: string | null;
+  problem: string;
+  created_at: Date;
 }
 
 export interface EmailsTable {
@@ -249,6 +275,8 @@ export interface Schema {
   stripe_prices: StripePricesTable;
   stripe_events: StripeEventsTable;
   contact_requests: ContactRequestsTable;
+  billing_email_confirmations: BillingEmailConfirmationsTable;
+  credit_payment_mismatches: CreditPaymentMismatchesTable;
   usage_daily: UsageDailyTable;
   mau_devices: MauDevicesTable;
   mau_counts: MauCountsTable;

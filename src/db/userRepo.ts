@@ -41,3 +41,12 @@ export async function countUsers(db: Kysely<Schema>): Promise<bigint> {
     .executeTakeFirstOrThrow();
   return BigInt(row.count);
 }
+
+/**
+ * Locks the person's row for the rest of the transaction: what they create under a daily limit
+ * (organizations) is counted and written by one request at a time.
+ */
+export async function lockUser(db: Kysely<Schema>, id: string): Promise<void> {
+  // NO KEY UPDATE: rows that reference the person (memberships, sessions) can still be written.
+  await db.selectFrom("users").select("id").where("id", "=", id).forNoKeyUpdate().execute();
+}

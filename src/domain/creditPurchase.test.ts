@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildCatalog } from "./catalog.js";
-import { estimatePurchase } from "./creditPurchase.js";
+import { checkCreditPayment, estimatePurchase, type PaidCreditCheckout } from "./creditPurchase.js";
 
 const { taxRates } = buildCatalog();
 
@@ -22,5 +22,93 @@ describe("estimatePurchase", () => {
 
   it.each([0, 100_001, 1.5, -1])("refuses %s credits", (credits) => {
     expect(() => estimatePurchase({ credits, country: "FR", taxRates })).toThrow(RangeError);
+  });
+});
+
+describe("checkCreditPayment", () => {
+  const paid = (changes: Partial<PaidCreditCheckout> = {}): PaidCreditCheckout => ({
+    quantity: 100,
+    unitAmount: 100,
+    currency: "usd",
+    amountSubtotal: 10_000,
+    amountTotal: 12_000,
+    ...changes,
+  });
+
+  it.each([
+    { name: "100 credits with 20% tax", input: paid(), credits: 100 },
+    { name: "no tax", input: paid({ amountTotal: 10_000 }), credits: 100 },
+    {
+      name: "the buyer chose 7 on Stripe's page",
+      input: paid({ quantity: 7, amountSubtotal: 700, amountTotal: 700 }),
+      credits: 7,
+    },
+    {
+      name: "the most offered",
+      input: paid({ quantity: 100_000, amountSubtotal: 10_000_000, amountTotal: 10_000_000 }),
+      credits: 100_000,
+    },
+  ])("$name: grants $credits credits", ({ input, credits }) => {
+    expect(checkCreditPayment({ paid: input, currency: "usd" })).toEqual({ matches: true, credits });
+  });
+
+  it.each([
+    {
+      name: "a subtotal tampered with",
+      input: paid({ amountSubtotal: 500, amountTotal: 600 }),
+      asked: 10_000,
+      problem: "the subtotal is 5.00 USD, not 100.00 USD for 100 credits",
+    },
+    {
+      name: "a total below the subtotal (a discount no one offered)",
+      input: paid({ amountTotal: 9_999 }),
+      asked: 10_000,
+      problem: "the total is 99.99 USD, less than the subtotal",
+    },
+    {
+      name: "no total",
+      input: paid({ amountTotal: null }),
+      asked: 10_000,
+      problem: "the total is unknown, less than the subtotal",
+    },
+    {
+      name: "a misconfigured price",
+      input: paid({ unitAmount: 1, amountSubtotal: 100, amountTotal: 100 }),
+      asked: 10_000,
+      problem: "the unit price is 0.01 USD, not 1.00 USD",
+    },
+    {
+      name: "another currency",
+      input: paid({ currency: "eur" }),
+      asked: 10_000,
+      problem: "it was paid in eur, not usd",
+    },
+    {
+      name: "more credits than offered",
+      input: paid({ quantity: 100_001, amountSubtotal: 10_000_100, amountTotal: 10_000_100 }),
+      asked: null,
+      problem: "the quantity 100001 is not a whole number of credits from 1 to 100000",
+    },
+    {
+      name: "no quantity",
+      input: paid({ quantity: null }),
+      asked: null,
+      problem: "the quantity (none) is not a whole number of credits from 1 to 100000",
+    },
+  ])("$name: grants nothing, saying why", ({ input, asked, problem }) => {
+    expect(checkCreditPayment({ paid: input, currency: "usd" })).toMatchObject({
+      matches: false,
+      askedSubtotalCents: asked,
+      problem,
+    });
+  });
+
+  it("says what was asked and what was paid", () => {
+    expect(
+      checkCreditPayment({ paid: paid({ amountSubtotal: 500, amountTotal: 600 }), currency: "usd" }),
+    ).toMatchObject({
+      asked: "100 credits at 1.00 USD each: 100.00 USD plus tax",
+      paid: "quantity 100 at 1.00 USD: subtotal 5.00 USD, total 6.00 USD",
+    });
   });
 });

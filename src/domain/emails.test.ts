@@ -1,19 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { consoleLinks } from "./consoleLinks.js";
 import {
   CREDIT_THRESHOLDS,
   creditNotices,
   highestThreshold,
+  memberEmailKinds,
   renderEmail,
   subscriptionNotices,
   USAGE_THRESHOLDS,
 } from "./emails.js";
 import type { SubscriptionRecord } from "./subscriptions.js";
 
-const links = {
-  plans: "https://x.test/plans?org=o",
-  credits: "https://x.test/credits?org=o",
-  usage: "https://x.test/usage?org=o",
-};
+const links = consoleLinks("https://x.test", "o");
 
 describe("highestThreshold", () => {
   it.each([
@@ -169,6 +167,58 @@ describe("renderEmail", () => {
     );
     expect(email.html).not.toContain("<script>");
     expect(email.html).toContain("&#60;script&#62;");
+  });
+
+  it("asks a new billing email to confirm itself by the link, naming the organization and who set it", () => {
+    const email = renderEmail(
+      {
+        kind: "billing_email_confirmation",
+        org_name: "Acme",
+        email: "billing@acme.test",
+        set_by: "Ann",
+        token: "org_1.secret",
+        expires_at: "2026-12-03T10:00:00.000Z",
+      },
+      links,
+    );
+    expect(email.subject).toBe("Confirm billing@acme.test as the billing email of Acme");
+    expect(email.text).toContain("Ann set billing@acme.test as the billing email of Acme on Meterline.");
+    expect(email.text).toContain("The link works once, until 3 December 2026.");
+    expect(email.text).toContain(
+      "Confirm this address: https://x.test/confirm-billing-email?token=org_1.secret",
+    );
+  });
+
+  it("tells support what a mismatched payment asked and paid, and what to do", () => {
+    const email = renderEmail(
+      {
+        kind: "credit_payment_mismatch",
+        org_name: "Acme",
+        org_id: "org_1",
+        session_id: "cs_1",
+        payment_intent_id: "pi_1",
+        asked: "100 credits at 1.00 USD each: 100.00 USD plus tax",
+        paid: "quantity 100 at 1.00 USD: subtotal 5.00 USD, total 6.00 USD",
+        problem: "the subtotal is 5.00 USD, not 100.00 USD for 100 credits",
+      },
+      links,
+    );
+    expect(email.subject).toBe(
+      "Payment needs support: Acme's credit purchase was paid for other amounts than asked",
+    );
+    expect(email.text).toContain("Checkout Session cs_1 of Acme (org_1) was paid");
+    expect(email.text).toContain("Asked: 100 credits at 1.00 USD each: 100.00 USD plus tax.");
+    expect(email.text).toContain("Paid: quantity 100 at 1.00 USD: subtotal 5.00 USD, total 6.00 USD.");
+    expect(email.text).toContain("Refund payment pi_1 in Stripe, or grant the credits by hand.");
+  });
+});
+
+describe("memberEmailKinds", () => {
+  it("leaves out what goes to one address: support's requests and a billing email's confirmation", () => {
+    expect(memberEmailKinds).not.toContain("contact_sales");
+    expect(memberEmailKinds).not.toContain("billing_email_confirmation");
+    expect(memberEmailKinds).not.toContain("credit_payment_mismatch");
+    expect(memberEmailKinds).toContain("purchase_receipt");
   });
 });
 

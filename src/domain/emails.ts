@@ -1,3 +1,4 @@
+import type { ConsoleLinks } from "./consoleLinks.js";
 import { formatCents, formatCredits, readableCredits } from "./money.js";
 import { isLive, type SubscriptionRecord } from "./subscriptions.js";
 import type { Metric } from "./usageEvents.js";
@@ -18,13 +19,22 @@ export const emailKinds = [
   "subscription_canceled",
   "plan_advice",
   "contact_sales",
+  "billing_email_confirmation",
+  "credit_payment_mismatch",
 ] as const;
 export type EmailKind = (typeof emailKinds)[number];
 
-/** The kinds a member receives and may opt out of; a contact-sales request goes to support only. */
-export type MemberEmailKind = Exclude<EmailKind, "contact_sales">;
-export const memberEmailKinds = emailKinds.filter(
-  (kind): kind is MemberEmailKind => kind !== "contact_sales",
+/**
+ * Kinds sent to one address rather than the organization's billing contacts: a custom-plan
+ * request and a purchase that needs support go to support, a confirmation link to the address
+ * it confirms.
+ */
+const addressedKinds = ["contact_sales", "billing_email_confirmation", "credit_payment_mismatch"] as const;
+
+/** The kinds a member receives and may opt out of. */
+export type MemberEmailKind = Exclude<EmailKind, (typeof addressedKinds)[number]>;
+export const memberEmailKinds = emailKinds.filter((kind): kind is MemberEmailKind =>
+  (addressedKinds as readonly EmailKind[]).every((addressed) => addressed !== kind),
 );
 
 export const emailStatuses = ["pending", "sending", "sent", "failed", "unconfirmed"] as const;
@@ -92,6 +102,25 @@ export type EmailFacts = OrgFacts &
         reason: string;
       }
     | { kind: "contact_sales"; org_id: string; from_name: string; from_email: string; message: string }
+    | {
+        kind: "billing_email_confirmation";
+        email: string;
+        /** Who set the address, by name. */
+        set_by: string;
+        /** The link's secret; the outbox keeps it until sent, the database only its hash. */
+        token: string;
+        expires_at: string;
+      }
+    | {
+        kind: "credit_payment_mismatch";
+        org_id: string;
+        session_id: string;
+        payment_intent_id: string | null;
+        /** What Meterline asked and what Stripe says was paid, as display text. */
+        asked: string;
+        paid: string;
+        problem: string;
+      }
   );
 
 /** An email a change calls for: what it says, and the key that makes it exist once. */
@@ -235,7 +264,7 @@ export const metricNames: Record<Metric, string> = {
  * Example: bandwidth at 72% of a Maker plan's 250 GiB gives the subject "Bandwidth at 70% of
  * your Maker plan" and a body with 180 of 250 GiB used and the day 250 is reached at this rate.
  */
-export function renderEmail(facts: EmailFacts, links: { plans: string; credits: string; usage: string }) {
+export function renderEmail(facts: EmailFacts, links: ConsoleLinks) {
   const { subject, lines, link } = compose(facts, links);
   const text = [...lines, "", ...(link ? [`${link.label}: ${link.url}`] : []), "", "— Meterline"].join("\n");
   const html = [
@@ -249,7 +278,7 @@ export function renderEmail(facts: EmailFacts, links: { plans: string; credits: 
 
 function compose(
   facts: EmailFacts,
-  links: { plans: string; credits: string; usage: string },
+  links: ConsoleLinks,
 ): { subject: string; lines: string[]; link: { label: string; url: string } | null } {
   const org = facts.org_name;
   switch (facts.kind) {
@@ -363,6 +392,30 @@ function compose(
           `${facts.from_name} <${facts.from_email}> asks for a custom plan for ${org} (${facts.org_id}):`,
           "",
           ...facts.message.split(/\r?\n/),
+        ],
+        link: null,
+      };
+    case "billing_email_confirmation":
+      return {
+        subject: `Confirm ${facts.email} as the billing email of ${org}`,
+        lines: [
+          `${facts.set_by} set ${facts.email} as the billing email of ${org} on Meterline.`,
+          `Open the link below to confirm it: ${org}'s receipts and its usage, credit and payment emails then come here too. The link works once, until ${longDate(facts.expires_at)}.`,
+          "If you did not expect this, ignore this email: nothing more is sent to this address unless it is confirmed.",
+        ],
+        link: { label: "Confirm this address", url: links.confirmBillingEmail(facts.token) },
+      };
+    case "credit_payment_mismatch":
+      return {
+        subject: `Payment needs support: ${org}'s credit purchase was paid for other amounts than asked`,
+        lines: [
+          `Stripe says Checkout Session ${facts.session_id} of ${org} (${facts.org_id}) was paid, but not for what Meterline asked, so no credits were granted.`,
+          `Asked: ${facts.asked}.`,
+          `Paid: ${facts.paid}.`,
+          `Problem: ${facts.problem}.`,
+          facts.payment_intent_id
+            ? `Refund payment ${facts.payment_intent_id} in Stripe, or grant the credits by hand.`
+            : "Refund the payment in Stripe, or grant the credits by hand.",
         ],
         link: null,
       };

@@ -16,6 +16,9 @@ const errorTable = {
   invalid_signature: { status: 400, exit: 1 },
   payment_failed: { status: 402, exit: 1 },
   payment_pending: { status: 409, exit: 1 },
+  payment_mismatch: { status: 409, exit: 1 },
+  invalid_token: { status: 400, exit: 1 },
+  limit_reached: { status: 409, exit: 1 },
   payload_too_large: { status: 413, exit: 1 },
   unsupported_media_type: { status: 415, exit: 1 },
   rate_limited: { status: 429, exit: 1 },
@@ -25,14 +28,23 @@ const errorTable = {
 
 export type ErrorCode = keyof typeof errorTable;
 
-/** An expected failure with a code from the table; anything else that is thrown is a bug. */
+/**
+ * An expected failure with a code from the table; anything else that is thrown is a bug. A
+ * refusal that passes with time says when to try again (`retryAfterSeconds`, HTTP Retry-After).
+ */
 export class AppError extends Error {
   readonly code: ErrorCode;
+  readonly retryAfterSeconds: number | null;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    { retryAfterSeconds = null }: { retryAfterSeconds?: number | null } = {},
+  ) {
     super(message);
     this.name = "AppError";
     this.code = code;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -81,7 +81,10 @@ export function registerErrorHandlers(app: FastifyInstance): void {
         describeValidation(error.validationContext, error.validation),
       );
     }
-    if (error instanceof AppError) return send(reply, request, error.code, error.message);
+    if (error instanceof AppError) {
+      if (error.retryAfterSeconds !== null) reply.header("retry-after", String(error.retryAfterSeconds));
+      return send(reply, request, error.code, error.message);
+    }
     if (isUnstorableText(error)) {
       return send(
         reply,

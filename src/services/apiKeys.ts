@@ -1,8 +1,23 @@
 import type { Kysely } from "kysely";
-import { type ApiKeyRow, findLiveApiKeyByHash, insertApiKey, KEYS_CHANNEL } from "../db/apiKeyRepo.js";
+import {
+  type ApiKeyRow,
+  countLiveApiKeys,
+  findLiveApiKeyByHash,
+  insertApiKey,
+  KEYS_CHANNEL,
+  latestApiKeysCreated,
+} from "../db/apiKeyRepo.js";
 import type { Db } from "../db/client.js";
+import { lockOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
+import { inTransaction } from "../db/transaction.js";
 import type { KeyScope } from "../domain/access.js";
+import {
+  assertWithinLimit,
+  MAX_LIVE_API_KEYS,
+  recentWindow,
+  type WindowLimit,
+} from "../domain/actionLimits.js";
 import { AppError } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
 import { sha256Hex } from "../domain/sha256.js";
@@ -13,6 +28,10 @@ const KEY_PREFIX = "ml_";
 /**
  * Creates a service key. The full key is returned once, here; only its SHA-256 and its first
  * characters (to recognise it in a list) are stored. `orgId: null` makes a platform key.
+ *
+ * An organization holds at most MAX_LIVE_API_KEYS unrevoked keys. With a `limit` (the API's
+ * `actionLimits.apiKeysPerOrg`), the keys it created in the window are counted too. Both are
+ * counted under the organization's lock, so they hold across processes.
  */
 export async function createApiKey({
   db,
@@ -20,6 +39,7 @@ export async function createApiKey({
   name,
   scopes,
   createdBy,
+  limit,
   now,
 }: {
   db: Kysely<Schema>;
@@ -27,22 +47,54 @@ export async function createApiKey({
   name: string;
   scopes: KeyScope[];
   createdBy: string | null;
+  limit?: WindowLimit | undefined;
   now: Date;
 }): Promise<{ row: ApiKeyRow; key: string }> {
   if (orgId !== null && scopes.includes("admin")) {
     throw new AppError("invalid_request", "scopes: admin is only for platform keys");
   }
   const key = `${KEY_PREFIX}${newSecretToken()}`;
-  const row = await insertApiKey(db, {
-    id: newId("key", now.getTime()),
-    org_id: orgId,
-    name: name.trim(),
-    scopes: [...new Set(scopes)].sort(),
-    key_hash: sha256Hex(key),
-    key_prefix: key.slice(0, KEY_PREFIX.length + 6),
-    created_by: createdBy,
+  return inTransaction(db, async (tx) => {
+    if (orgId !== null) await assertRoomForKey({ tx, orgId, limit, now });
+    const row = await insertApiKey(tx, {
+      id: newId("key", now.getTime()),
+      org_id: orgId,
+      name: name.trim(),
+      scopes: [...new Set(scopes)].sort(),
+      key_hash: sha256Hex(key),
+      key_prefix: key.slice(0, KEY_PREFIX.length + 6),
+      created_by: createdBy,
+      created_at: now,
+    });
+    return { row, key };
   });
-  return { row, key };
+}
+
+async function assertRoomForKey({
+  tx,
+  orgId,
+  limit,
+  now,
+}: {
+  tx: Kysely<Schema>;
+  orgId: string;
+  limit: WindowLimit | undefined;
+  now: Date;
+}): Promise<void> {
+  await lockOrg(tx, orgId);
+  if (limit) {
+    assertWithinLimit({
+      limit,
+      newest: await latestApiKeysCreated(tx, { orgId, ...recentWindow({ limit, now }) }),
+      now,
+    });
+  }
+  if ((await countLiveApiKeys(tx, orgId)) >= MAX_LIVE_API_KEYS) {
+    throw new AppError(
+      "limit_reached",
+      `This organization has ${MAX_LIVE_API_KEYS} live API keys, the most it may hold: revoke one it no longer uses (DELETE /v1/orgs/${orgId}/api-keys/{key}) before creating another`,
+    );
+  }
 }
 
 export function findApiKey({ db, key }: { db: Kysely<Schema>; key: string }): Promise<ApiKeyRow | undefined> {

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import { recordCreditPaymentMismatch } from "../db/creditPaymentMismatchRepo.js";
 import { postOperation } from "../db/creditRepo.js";
 import { queueEmail } from "../db/emailRepo.js";
 import { findOrg } from "../db/orgRepo.js";
@@ -8,10 +9,10 @@ import { closeCheckoutSession, insertCheckoutSession } from "../db/subscriptionR
 import { inTransaction } from "../db/transaction.js";
 import type { Catalog } from "../domain/catalog.js";
 import { consoleLinks } from "../domain/consoleLinks.js";
-import { CENTS_PER_CREDIT, MAX_CREDITS } from "../domain/creditPurchase.js";
+import { type CreditPaymentCheck, checkCreditPayment, MAX_CREDITS } from "../domain/creditPurchase.js";
 import { AppError } from "../domain/errors.js";
 import { formatCredits, MICROS_PER_CREDIT } from "../domain/money.js";
-import type { StripeGateway } from "../stripe/gateway.js";
+import type { CreditCheckoutFacts, StripeGateway } from "../stripe/gateway.js";
 import { ensureStripeCustomer } from "./billingAccount.js";
 import { defaultGrantExpiry } from "./creditGrants.js";
 
@@ -61,14 +62,16 @@ export async function startCreditCheckout({
 
 export type Fulfilment =
   | { status: "granted" | "already_granted"; credits: bigint; grantId: string | null }
-  | { status: "pending" };
+  | { status: "pending" }
+  | { status: "needs_support"; problem: string };
 
 /**
  * Grants the credits a paid Checkout Session bought, once per session however many times and
  * however concurrently it runs (the webhook and the browser's return both call it): the
  * session id keys the ledger operation. Idempotent and convergent. The session is re-read from
- * Stripe; quantity, unit price, currency and amount must agree with what Stripe says was paid,
- * or nothing is granted.
+ * Stripe; quantity, unit price, currency and amounts must agree with what Meterline asked
+ * (`checkCreditPayment`), or nothing is granted: the session is recorded, logged as an error and
+ * emailed to support, once, and answered `needs_support` every time.
  */
 export async function fulfillCreditPurchase({
   db,
@@ -76,6 +79,7 @@ export async function fulfillCreditPurchase({
   catalog,
   orgId,
   sessionId,
+  supportEmail,
   now,
   logger,
 }: {
@@ -85,6 +89,8 @@ export async function fulfillCreditPurchase({
   catalog: Catalog;
   orgId: string;
   sessionId: string;
+  /** Told of a payment that needs support. */
+  supportEmail: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<Fulfilment> {
@@ -96,20 +102,21 @@ export async function fulfillCreditPurchase({
     throw new AppError("invalid_request", `session_id: ${sessionId} is not a credit purchase`);
   }
   if (session.status !== "complete" || session.paymentStatus !== "paid") return { status: "pending" };
-  const quantity = session.quantity ?? 0;
-  const consistent =
-    quantity >= 1 &&
-    quantity <= MAX_CREDITS &&
-    session.currency === catalog.currency &&
-    BigInt(session.unitAmount ?? 0) === CENTS_PER_CREDIT &&
-    BigInt(session.amountSubtotal ?? -1) === BigInt(quantity) * CENTS_PER_CREDIT;
-  if (!consistent) {
-    logger?.error(
-      { org_id: orgId, session: sessionId },
-      "paid credit checkout disagrees with the price: nothing granted",
-    );
-    throw new Error(`Checkout Session ${sessionId} was paid for something other than credits at 1 USD`);
+  const check = checkCreditPayment({ paid: session, currency: catalog.currency });
+  if (!check.matches) {
+    await holdForSupport({
+      db,
+      orgId,
+      session,
+      check,
+      currency: catalog.currency,
+      supportEmail,
+      now,
+      logger,
+    });
+    return { status: "needs_support", problem: check.problem };
   }
+  const quantity = check.credits;
   const credits = BigInt(quantity) * MICROS_PER_CREDIT;
   const expiresAt = defaultGrantExpiry(now);
   return inTransaction(db, async (tx) => {
@@ -154,4 +161,81 @@ export async function fulfillCreditPurchase({
       grantId: entries[0]?.grant_id ?? null,
     };
   });
+}
+
+/**
+ * Records a paid session whose amounts are not what Meterline asked, grants nothing, and tells
+ * support, once per session: whoever records it (the webhook or the browser's return) logs the
+ * alert and queues the email.
+ */
+async function holdForSupport({
+  db,
+  orgId,
+  session,
+  check,
+  currency,
+  supportEmail,
+  now,
+  logger,
+}: {
+  db: Kysely<Schema>;
+  orgId: string;
+  session: CreditCheckoutFacts;
+  check: Extract<CreditPaymentCheck, { matches: false }>;
+  /** The catalog's: what was asked in. */
+  currency: string;
+  supportEmail: string;
+  now: Date;
+  logger?: Pick<Logger, "error"> | undefined;
+}): Promise<void> {
+  const big = (amount: number | null) => (amount === null ? null : BigInt(amount));
+  const recorded = await inTransaction(db, async (tx) => {
+    const first = await recordCreditPaymentMismatch(tx, {
+      org_id: orgId,
+      session_id: session.id,
+      payment_intent_id: session.paymentIntentId,
+      asked_subtotal_cents: big(check.askedSubtotalCents),
+      asked_currency: currency,
+      paid_quantity: big(session.quantity),
+      paid_unit_amount_cents: big(session.unitAmount),
+      paid_subtotal_cents: big(session.amountSubtotal),
+      paid_total_cents: big(session.amountTotal),
+      paid_currency: session.currency,
+      problem: check.problem,
+      created_at: now,
+    });
+    await closeCheckoutSession(tx, { orgId, sessionId: session.id, status: "complete" });
+    if (!first) return false;
+    await queueEmail(tx, {
+      orgId,
+      dedupeKey: `credit_payment_mismatch:${session.id}`,
+      facts: {
+        kind: "credit_payment_mismatch",
+        org_name: (await findOrg(tx, orgId))?.name ?? orgId,
+        org_id: orgId,
+        session_id: session.id,
+        payment_intent_id: session.paymentIntentId,
+        asked: check.asked,
+        paid: check.paid,
+        problem: check.problem,
+      },
+      to: [supportEmail],
+      now,
+    });
+    return true;
+  });
+  if (recorded) {
+    logger?.error(
+      {
+        org_id: orgId,
+        session: session.id,
+        asked_subtotal_cents: check.askedSubtotalCents,
+        paid_subtotal_cents: session.amountSubtotal,
+        paid_total_cents: session.amountTotal,
+        paid_quantity: session.quantity,
+        problem: check.problem,
+      },
+      "paid credit checkout does not match what was asked: nothing granted, support emailed",
+    );
+  }
 }

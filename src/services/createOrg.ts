@@ -1,14 +1,21 @@
 import type { Kysely } from "kysely";
-import { insertOrg, type OrgRow, upsertMember } from "../db/orgRepo.js";
+import { insertOrg, latestOrgsCreatedBy, type OrgRow, upsertMember } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
+import { lockUser } from "../db/userRepo.js";
+import { assertWithinLimit, recentWindow, type WindowLimit } from "../domain/actionLimits.js";
 import { newId } from "../domain/ids.js";
+import { confirmedWhenSet, sendBillingEmailLink } from "./confirmBillingEmail.js";
 
 const DAY_MS = 86_400_000;
 
 /**
  * Creates an organization with its creator as owner, on the catalog's trial from now; the billing
- * email defaults to the creator's.
+ * email defaults to the creator's. Another billing email waits for the link sent to it.
+ *
+ * With a `limit` (the API's `actionLimits.orgsPerUser`), the organizations the person created in
+ * its window are counted from the table under a lock on the person, so the limit holds across
+ * processes and restarts; the demo seed, tests and benchmarks create theirs without one.
  */
 export async function createOrg({
   db,
@@ -17,26 +24,40 @@ export async function createOrg({
   billingEmail,
   country,
   trialDays,
+  limit,
   now,
 }: {
   db: Kysely<Schema>;
-  owner: { id: string; email: string };
+  owner: { id: string; email: string; name: string };
   name: string;
   billingEmail?: string | undefined;
   country?: string | undefined;
   trialDays: number;
+  limit?: WindowLimit | undefined;
   now: Date;
 }): Promise<OrgRow> {
   return inTransaction(db, async (tx) => {
+    if (limit) {
+      await lockUser(tx, owner.id);
+      assertWithinLimit({
+        limit,
+        newest: await latestOrgsCreatedBy(tx, { userId: owner.id, ...recentWindow({ limit, now }) }),
+        now,
+      });
+    }
+    const email = (billingEmail ?? owner.email).trim().toLowerCase();
     const org = await insertOrg(tx, {
       id: newId("org", now.getTime()),
       name: name.trim(),
-      billing_email: (billingEmail ?? owner.email).trim().toLowerCase(),
+      billing_email: email,
+      billing_email_confirmed_at: confirmedWhenSet({ email, setBy: owner, now }),
       country: country?.toUpperCase() ?? null,
       created_at: now,
+      created_by: owner.id,
       trial_ends_at: new Date(now.getTime() + trialDays * DAY_MS),
     });
     await upsertMember(tx, { orgId: org.id, userId: owner.id, role: "owner" });
+    if (!org.billing_email_confirmed_at) await sendBillingEmailLink({ tx, org, setBy: owner, now });
     return org;
   });
 }

@@ -63,6 +63,7 @@ export async function handleStripeEvent({
   stripe,
   catalog,
   event,
+  supportEmail,
   now,
   logger,
 }: {
@@ -70,6 +71,8 @@ export async function handleStripeEvent({
   stripe: StripeGateway;
   catalog: Catalog;
   event: StripeEvent;
+  /** Told of a credit purchase paid for other amounts than asked. */
+  supportEmail: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<EventOutcome> {
@@ -90,7 +93,7 @@ export async function handleStripeEvent({
     if (event.type === "charge.refunded" && object.id) {
       await refundCredits({ db: tx, stripe, orgId, chargeId: object.id, now, logger });
     } else if (checkoutEvents.has(event.type) && object.id) {
-      await applyCheckout({ tx, stripe, catalog, orgId, sessionId: object.id, now, logger });
+      await applyCheckout({ tx, stripe, catalog, orgId, sessionId: object.id, supportEmail, now, logger });
     } else if (
       subscriptionEvents.has(event.type) ||
       (invoiceEvents.has(event.type) && invoiceSubscription(event))
@@ -108,6 +111,7 @@ async function applyCheckout({
   catalog,
   orgId,
   sessionId,
+  supportEmail,
   now,
   logger,
 }: {
@@ -116,6 +120,7 @@ async function applyCheckout({
   catalog: Catalog;
   orgId: string;
   sessionId: string;
+  supportEmail: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<void> {
@@ -127,7 +132,9 @@ async function applyCheckout({
   if (session.mode === "payment" && session.status === "complete") {
     // A credit purchase: granted once, whether this or the browser's return comes first. It
     // takes the credit lock before touching the session's row, as the browser's return does.
-    await fulfillCreditPurchase({ db: tx, stripe, catalog, orgId, sessionId, now, logger });
+    // One paid for other amounts than asked is held for support and answered like any other
+    // event, so Stripe does not retry it for days.
+    await fulfillCreditPurchase({ db: tx, stripe, catalog, orgId, sessionId, supportEmail, now, logger });
     return;
   }
   if (session.status === "complete" || session.status === "expired") {

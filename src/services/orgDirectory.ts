@@ -4,12 +4,15 @@ import {
   findOrg,
   listMembers,
   listOrgsOfUser,
+  lockOrg,
   type MemberRow,
   type OrgRow,
   updateOrg,
 } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
+import { inTransaction } from "../db/transaction.js";
 import { AppError } from "../domain/errors.js";
+import { confirmedWhenSet, sendBillingEmailLink } from "./confirmBillingEmail.js";
 
 /** Reads and small edits of organizations, their members and keys, for callers already authorized. */
 
@@ -23,10 +26,17 @@ export async function getOrg({ db, orgId }: { db: Kysely<Schema>; orgId: string 
   return org;
 }
 
+/**
+ * Changes the organization's name, billing email or country. A new billing email waits for the
+ * link sent to it, unless it is the editor's own; setting a pending address again sends another
+ * link, and setting the confirmed one again changes nothing.
+ */
 export async function editOrg({
   db,
   orgId,
   changes,
+  editor,
+  now,
 }: {
   db: Kysely<Schema>;
   orgId: string;
@@ -35,11 +45,28 @@ export async function editOrg({
     billing_email?: string | undefined;
     country?: string | null | undefined;
   };
+  editor: { email: string; name: string };
+  now: Date;
 }): Promise<OrgRow> {
-  const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-  const org = Object.keys(defined).length ? await updateOrg(db, orgId, defined) : await findOrg(db, orgId);
-  if (!org) throw new AppError("not_found", `Organization ${orgId} not found`);
-  return org;
+  return inTransaction(db, async (tx) => {
+    const current = await lockOrg(tx, orgId);
+    if (!current) throw new AppError("not_found", `Organization ${orgId} not found`);
+    const { billing_email: email, ...rest } = changes;
+    const update: Parameters<typeof updateOrg>[2] = Object.fromEntries(
+      Object.entries(rest).filter(([, value]) => value !== undefined),
+    );
+    const unchanged = email === current.billing_email && current.billing_email_confirmed_at !== null;
+    if (email !== undefined && !unchanged) {
+      update.billing_email = email;
+      update.billing_email_confirmed_at = confirmedWhenSet({ email, setBy: editor, now });
+    }
+    const org = Object.keys(update).length ? await updateOrg(tx, orgId, update) : current;
+    if (!org) throw new AppError("not_found", `Organization ${orgId} not found`);
+    if (update.billing_email !== undefined && !org.billing_email_confirmed_at) {
+      await sendBillingEmailLink({ tx, org, setBy: editor, now });
+    }
+    return org;
+  });
 }
 
 export function membersOf({ db, orgId }: { db: Kysely<Schema>; orgId: string }): Promise<MemberRow[]> {

@@ -1,13 +1,22 @@
 import type { Kysely } from "kysely";
-import { type ContactRequestRow, insertContactRequest } from "../db/contactRequestRepo.js";
+import {
+  type ContactRequestRow,
+  insertContactRequest,
+  latestContactRequests,
+} from "../db/contactRequestRepo.js";
 import { queueEmail } from "../db/emailRepo.js";
-import { findOrg } from "../db/orgRepo.js";
+import { lockOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
 import { findUserById } from "../db/userRepo.js";
+import { actionLimits, assertWithinLimit, recentWindow } from "../domain/actionLimits.js";
 import { newId } from "../domain/ids.js";
 
-/** Stores a request for a custom plan and emails it to the sales team (`SUPPORT_EMAIL`). */
+/**
+ * Stores a request for a custom plan and emails it to the sales team (`SUPPORT_EMAIL`). An
+ * organization makes at most `actionLimits.contactSalesPerOrg` a day, counted from the stored
+ * requests under its lock, so the sales inbox cannot be flooded from any number of processes.
+ */
 export async function requestCustomPlan({
   db,
   orgId,
@@ -24,6 +33,13 @@ export async function requestCustomPlan({
   now: Date;
 }): Promise<ContactRequestRow> {
   return inTransaction(db, async (tx) => {
+    const org = await lockOrg(tx, orgId);
+    const limit = actionLimits.contactSalesPerOrg;
+    assertWithinLimit({
+      limit,
+      newest: await latestContactRequests(tx, { orgId, ...recentWindow({ limit, now }) }),
+      now,
+    });
     const row = await insertContactRequest(tx, {
       org_id: orgId,
       id: newId("csr", now.getTime()),
@@ -31,7 +47,6 @@ export async function requestCustomPlan({
       message,
       created_at: now,
     });
-    const org = await findOrg(tx, orgId);
     const user = await findUserById(tx, userId);
     await queueEmail(tx, {
       orgId,

@@ -16,6 +16,7 @@ export const consolePages = [
   "/usage",
   "/account",
   "/refund-policy",
+  "/confirm-billing-email",
 ];
 
 const notBuilt = `<!doctype html>

@@ -336,6 +336,7 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: Rate
         catalog,
         orgId: request.params.org,
         sessionId: request.body.session_id,
+        supportEmail: deps.config.mail.supportEmail,
         now: deps.clock.now(),
         logger: request.log,
       });
@@ -343,6 +344,12 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: Rate
         throw new AppError(
           "payment_pending",
           "The payment is not confirmed yet; the credits come when it is",
+        );
+      }
+      if (result.status === "needs_support") {
+        throw new AppError(
+          "payment_mismatch",
+          `This payment needs support: Stripe says it was paid, but ${result.problem}, so no credits were granted. Support has been told and will refund it or grant the credits; write to ${deps.config.mail.supportEmail} with the session id if you have questions.`,
         );
       }
       return { status: result.status, credits: formatCredits(result.credits), grant_id: result.grantId };

@@ -79,6 +79,7 @@ export const emailRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app,
         publicUrl: deps.config.publicUrl,
         cursor: request.query.cursor ?? null,
         limit: request.query.limit,
+        forMembers: true,
       });
       return { items: items.map(emailView), next_cursor: nextCursor };
     },

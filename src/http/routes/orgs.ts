@@ -2,9 +2,11 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { OrgRow } from "../../db/orgRepo.js";
 import { can, keyScopes, type Role } from "../../domain/access.js";
+import { actionLimits } from "../../domain/actionLimits.js";
 import { issuedId, plainText } from "../../domain/text.js";
 import { addMember } from "../../services/addMember.js";
 import { createApiKey } from "../../services/apiKeys.js";
+import { billingEmailTokenPattern, confirmBillingEmail } from "../../services/confirmBillingEmail.js";
 import { createOrg } from "../../services/createOrg.js";
 import { editOrg, getOrg, keysOf, membersOf, revokeKey } from "../../services/orgDirectory.js";
 import { currentUser, orgAccess } from "../auth.js";
@@ -15,6 +17,12 @@ const org = z.object({
   id: z.string(),
   name: z.string(),
   billing_email: z.string().nullable().describe("null for members, who see no billing data"),
+  billing_email_confirmed: z
+    .boolean()
+    .nullable()
+    .describe(
+      "whether the billing email confirmed it through the link sent to it; until then billing mail goes to owners and billing admins only (null for members)",
+    ),
   country: z.string().nullable(),
   created_at: timestamp,
   role,
@@ -43,9 +51,11 @@ const apiKey = z.object({
 });
 
 function orgView(row: OrgRow, viewerRole: Role) {
+  const billing = can(viewerRole, "billing:read");
   return {
     ...row,
-    billing_email: can(viewerRole, "billing:read") ? row.billing_email : null,
+    billing_email: billing ? row.billing_email : null,
+    billing_email_confirmed: billing ? row.billing_email_confirmed_at !== null : null,
     role: viewerRole,
   };
 }
@@ -58,10 +68,12 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
     {
       schema: {
         tags: ["orgs"],
-        summary: "Create an organization; you become its owner",
+        summary: `Create an organization; you become its owner (at most ${actionLimits.orgsPerUser.max} a day)`,
         body: z.strictObject({
           name: plainText({ max: 200 }),
-          billing_email: email.optional().describe("defaults to your email"),
+          billing_email: email
+            .optional()
+            .describe("defaults to your email; another address is sent a link to confirm it"),
           country: country.optional(),
         }),
         response: { 201: org, ...errorResponses },
@@ -71,10 +83,11 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
       const user = currentUser(request);
       const row = await createOrg({
         db,
-        owner: { id: user.userId, email: user.email },
+        owner: { id: user.userId, email: user.email, name: user.name },
         ...request.body,
         billingEmail: request.body.billing_email,
         trialDays: deps.config.catalog.trial.days,
+        limit: actionLimits.orgsPerUser,
         now: deps.clock.now(),
       });
       return reply.code(201).send(orgView(row, "owner"));
@@ -106,14 +119,16 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         params: orgParams,
         body: z.strictObject({
           name: plainText({ max: 200 }).optional(),
-          billing_email: email.optional(),
+          billing_email: email
+            .optional()
+            .describe("a new address other than yours is sent a link and waits for it to be opened"),
           country: country.nullable().optional(),
         }),
         response: { 200: org, ...errorResponses },
       },
     },
     async (request) => {
-      const { role } = await orgAccess(request, deps, {
+      const { user, role } = await orgAccess(request, deps, {
         orgId: request.params.org,
         permission: "billing:write",
       });
@@ -121,6 +136,8 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         db,
         orgId: request.params.org,
         changes: { ...request.body, billing_email: request.body.billing_email?.toLowerCase() },
+        editor: user,
+        now: deps.clock.now(),
       });
       return orgView(row, role);
     },
@@ -183,7 +200,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
     {
       schema: {
         tags: ["api-keys"],
-        summary: "Create a service key for this organization; the key is shown only in this reply",
+        summary: `Create a service key for this organization; the key is shown only in this reply (at most ${actionLimits.apiKeysPerOrg.max} a day)`,
         params: orgParams,
         body: z.strictObject({
           name: plainText({ max: 200 }),
@@ -202,6 +219,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         orgId: request.params.org,
         ...request.body,
         createdBy: user.userId,
+        limit: actionLimits.apiKeysPerOrg,
         now: deps.clock.now(),
       });
       return reply.code(201).send({ ...row, key });
@@ -222,6 +240,33 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
     async (request) => {
       await orgAccess(request, deps, { orgId: request.params.org, permission: "members:write" });
       return revokeKey({ db, orgId: request.params.org, keyId: request.params.key, now: deps.clock.now() });
+    },
+  );
+
+  app.post(
+    "/v1/billing-email/confirm",
+    {
+      config: { auth: "public" },
+      schema: {
+        tags: ["orgs"],
+        summary:
+          "Confirm an organization's billing email with the token of the link sent to it; no sign-in needed",
+        body: z.strictObject({
+          token: z.string().regex(billingEmailTokenPattern, "is not a confirmation token"),
+        }),
+        response: {
+          200: z.object({ billing_email: z.string(), org_name: z.string(), confirmed: z.literal(true) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { orgName, email } = await confirmBillingEmail({
+        db,
+        token: request.body.token,
+        now: deps.clock.now(),
+      });
+      return { billing_email: email, org_name: orgName, confirmed: true as const };
     },
   );
 };

@@ -61,6 +61,7 @@ export const stripeWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = asy
         stripe: deps.stripe.gateway,
         catalog: deps.config.catalog,
         event: event.data,
+        supportEmail: deps.config.mail.supportEmail,
         now: deps.clock.now(),
         logger: request.log,
       });

@@ -169,6 +169,11 @@ export interface CheckoutPayment {
   quantities: Record<string, number>;
   /** An asynchronous payment method (a bank debit) and how it turns out. */
   async: "succeeded" | "failed" | null;
+  /**
+   * Scripts only: the subtotal charged instead of the line items' sum, as a session tampered
+   * with or a misconfigured price would make it; tax comes on top as usual.
+   */
+  amountSubtotal?: number;
 }
 
 /**
@@ -210,7 +215,8 @@ export function payCheckoutSession({
     ...item,
     amountTax: session.automaticTax ? taxOn({ amount: lineAmount({ context, item }), country }) : 0,
   }));
-  session.amountSubtotal = sessionSubtotal({ context, lineItems: session.lineItems });
+  session.amountSubtotal =
+    payment.amountSubtotal ?? sessionSubtotal({ context, lineItems: session.lineItems });
   session.amountTax = session.lineItems.reduce((sum, item) => sum + item.amountTax, 0);
   session.amountTotal = session.amountSubtotal + session.amountTax;
   session.customerDetails = { email, country: country ?? "US" };

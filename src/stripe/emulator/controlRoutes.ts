@@ -33,12 +33,17 @@ function scriptedPayment({
       throw invalidRequest("No line item of this session has an adjustable quantity.", "quantity");
     quantities[adjustable.id] = quantity;
   }
+  const amountSubtotal = input.integer("amount_subtotal");
+  if (amountSubtotal !== undefined && amountSubtotal < 0) {
+    throw invalidRequest("amount_subtotal must not be negative.", "amount_subtotal");
+  }
   return {
     card: cardFromNumber({ context, number: input.requiredString("card") }),
     email: input.string("email") ?? null,
     country: input.string("country")?.toUpperCase() ?? null,
     quantities,
     async: input.enumOf("async", ["succeeded", "failed"] as const) ?? null,
+    amountSubtotal,
   };
 }
 

@@ -1,0 +1,53 @@
+import type { Kysely, Selectable } from "kysely";
+import type { BillingEmailConfirmationsTable, Schema } from "./schema.js";
+
+export type BillingEmailConfirmationRow = Selectable<BillingEmailConfirmationsTable>;
+
+export async function insertBillingEmailConfirmation(
+  db: Kysely<Schema>,
+  row: Omit<BillingEmailConfirmationRow, "used_at">,
+): Promise<void> {
+  await db.insertInto("billing_email_confirmations").values(row).execute();
+}
+
+/** The link, locked for the rest of the transaction so that it is used once. */
+export async function lockBillingEmailConfirmation(
+  db: Kysely<Schema>,
+  { orgId, tokenHash }: { orgId: string; tokenHash: string },
+): Promise<BillingEmailConfirmationRow | undefined> {
+  return db
+    .selectFrom("billing_email_confirmations")
+    .selectAll()
+    .where("org_id", "=", orgId)
+    .where("token_hash", "=", tokenHash)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function markBillingEmailConfirmationUsed(
+  db: Kysely<Schema>,
+  { orgId, tokenHash, now }: { orgId: string; tokenHash: string; now: Date },
+): Promise<void> {
+  await db
+    .updateTable("billing_email_confirmations")
+    .set({ used_at: now })
+    .where("org_id", "=", orgId)
+    .where("token_hash", "=", tokenHash)
+    .execute();
+}
+
+/** When the organization's latest links were sent since `since`, newest first, at most `max`. */
+export async function latestBillingEmailConfirmations(
+  db: Kysely<Schema>,
+  { orgId, since, max }: { orgId: string; since: Date; max: number },
+): Promise<Date[]> {
+  const rows = await db
+    .selectFrom("billing_email_confirmations")
+    .select("created_at")
+    .where("org_id", "=", orgId)
+    .where("created_at", ">", since)
+    .orderBy("created_at", "desc")
+    .limit(max)
+    .execute();
+  return rows.map((row) => row.created_at);
+}
