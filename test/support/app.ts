@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
-import pino from "pino";
+import pino, { type LevelWithSilent } from "pino";
 import { afterAll, beforeAll, describe } from "vitest";
 import type { Database } from "../../src/config.js";
 import { type Config, loadConfig } from "../../src/config.js";
@@ -8,6 +9,7 @@ import type { Db } from "../../src/db/client.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
+import { createLogger } from "../../src/logger.js";
 import { createApiKey } from "../../src/services/apiKeys.js";
 import type { EntitlementCache } from "../../src/services/entitlementCache.js";
 import type { OrgJobRunner } from "../../src/services/orgJobRunner.js";
@@ -42,6 +44,8 @@ export interface TestContext {
   alerts: OrgJobRunner;
   /** Sends the outbox: to the local mailbox, or by SMTP when the suite's env sets SMTP_URL. */
   emails: EmailDispatcher;
+  /** What the app logged at the suite's `logLevel` or above, parsed; nothing unless it sets one. */
+  logs: Record<string, unknown>[];
 }
 
 const engines = await availableEngines();
@@ -53,7 +57,7 @@ const engines = await availableEngines();
 export function describeEachEngine(
   name: string,
   suite: (ctx: TestContext) => void,
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; logLevel?: LevelWithSilent } = {},
 ): void {
   for (const engine of engines) {
     describe(`${name} [${engine}]`, () => {
@@ -61,7 +65,7 @@ export function describeEachEngine(
         offsetMs: 0,
         now: () => new Date(Date.now() + clock.offsetMs),
       };
-      const ctx = { engine, clock } as TestContext;
+      const ctx = { engine, clock, logs: [] as Record<string, unknown>[] } as TestContext;
       let drop: () => Promise<void> = async () => {};
       let stopListening: () => Promise<void> = async () => {};
       beforeAll(async () => {
@@ -100,11 +104,17 @@ export function describeEachEngine(
         ctx.overage = workers.overage;
         ctx.alerts = workers.alerts;
         ctx.emails = workers.emails;
+        const sink = new Writable({
+          write(chunk, _encoding, done) {
+            for (const line of String(chunk).split("\n").filter(Boolean)) ctx.logs.push(JSON.parse(line));
+            done();
+          },
+        });
         ctx.app = await createApp({
           config,
           db: database.db,
           clock,
-          logger: pino({ level: "silent" }),
+          logger: createLogger({ logLevel: options.logLevel ?? "silent" }, sink),
           stripe: { gateway: ctx.stripe, webhookSecrets: [ctx.webhookSecret] },
           entitlements: workers.entitlements,
         });
