@@ -453,9 +453,10 @@ describeEachEngine(
         await ctx.stripe.sdk.events.list({ type: "checkout.session.completed", limit: 100 })
       ).data.find((event) => (event.data.object as { id: string }).id === session_id);
       const deliveries = async () => {
-        const events: { id: string; deliveries: { status: number | null }[] }[] = (
-          await (await fetch(`${ctx.stripeEmulator.url}/_emulator/events`)).json()
-        ).data;
+        const listing = (await (await fetch(`${ctx.stripeEmulator.url}/_emulator/events`)).json()) as {
+          data: { id: string; deliveries: { status: number | null }[] }[];
+        };
+        const events = listing.data;
         return events
           .find((event) => event.id === completed?.id)
           ?.deliveries.map((attempt) => attempt.status);

@@ -1,13 +1,18 @@
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LightMyRequestResponse } from "fastify";
+import pino from "pino";
 import { expect, it } from "vitest";
-import { BODY_LIMIT_BYTES, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from "../../src/http/app.js";
+import { actionLimits, MAX_LIVE_API_KEYS } from "../../src/domain/actionLimits.js";
+import { BODY_LIMIT_BYTES, createApp, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from "../../src/http/app.js";
 import { DEVICE_COOKIE } from "../../src/http/auth.js";
 import { rateLimits } from "../../src/http/rateLimits.js";
+import { createApiKey } from "../../src/services/apiKeys.js";
 import {
+  Browser,
   describeEachEngine,
   expectError,
+  makeOrg,
   makeTeam,
   signUp,
   type TestContext,
@@ -100,6 +105,8 @@ async function trickle({
 }
 
 describeEachEngine("abuse limits", (ctx) => {
+  const DAY_MS = 86_400_000;
+
   function login(
     email: string,
     password: string,
@@ -328,6 +335,231 @@ describeEachEngine("abuse limits", (ctx) => {
     },
     REQUEST_TIMEOUT_MS + 15_000,
   );
+
+  // Daily limits counted from the database: they hold across processes and restarts.
+
+  /** The same server started again over the same database: nothing of the first in memory. */
+  async function restarted() {
+    return createApp({
+      config: ctx.config,
+      db: ctx.db,
+      clock: ctx.clock,
+      logger: pino({ level: "silent" }),
+      stripe: { gateway: ctx.stripe, webhookSecrets: [ctx.webhookSecret] },
+      entitlements: ctx.entitlements,
+    });
+  }
+
+  /**
+   * A daily limit's refusal: 429 naming what was limited, and Retry-After the seconds until the
+   * oldest counted action (`oldest`) leaves the 24 hours, as of the request (sent between `from`
+   * and `to`).
+   */
+  function expectDailyLimit(
+    response: LightMyRequestResponse,
+    what: string,
+    { oldest, from, to }: { oldest: Date; from: Date; to: Date },
+  ) {
+    expect(expectError(response, 429, "rate_limited").message).toContain(`Too many ${what}`);
+    const seconds = (at: Date) => Math.ceil((oldest.getTime() + DAY_MS - at.getTime()) / 1000);
+    const retryAfter = Number(response.headers["retry-after"]);
+    expect(retryAfter).toBeGreaterThanOrEqual(seconds(to));
+    expect(retryAfter).toBeLessThanOrEqual(seconds(from));
+  }
+
+  /** Sends the request, noting the app's time around it. */
+  async function timed(send: () => Promise<LightMyRequestResponse>) {
+    const from = ctx.clock.now();
+    const response = await send();
+    return { response, from, to: ctx.clock.now() };
+  }
+
+  /** Runs `act` with the app's clock a day and a second ahead. */
+  async function aDayLater<T>(act: () => Promise<T>): Promise<T> {
+    ctx.clock.offsetMs = DAY_MS + 1_000;
+    try {
+      return await act();
+    } finally {
+      ctx.clock.offsetMs = 0;
+    }
+  }
+
+  it("limits the organizations one person creates in 24 hours, even after a restart, creating none past it", async () => {
+    const person = await signUp(ctx.app);
+    const { max } = actionLimits.orgsPerUser;
+    for (let i = 0; i < max; i++) await makeOrg(person, { name: `Org ${i}` });
+    const [oldest] = await ctx.db.kysely
+      .selectFrom("orgs")
+      .select("created_at")
+      .where("created_by", "=", person.user.id)
+      .orderBy("created_at")
+      .execute();
+    const again = await restarted();
+    try {
+      const { response, from, to } = await timed(() =>
+        new Browser(again, person.user, person.cookie, person.csrfToken).request("POST", "/v1/orgs", {
+          name: "One too many",
+        }),
+      );
+      expectDailyLimit(response, "organizations created by one person", {
+        oldest: oldest?.created_at as Date,
+        from,
+        to,
+      });
+    } finally {
+      await again.close();
+    }
+    const me = (await person.request("GET", "/v1/me")).json();
+    expect(me.orgs).toHaveLength(max);
+    expect(me.orgs.map((org: { name: string }) => org.name)).not.toContain("One too many");
+    // Someone else is not held back.
+    const other = await signUp(ctx.app);
+    expect((await other.request("POST", "/v1/orgs", { name: "Mine" })).statusCode).toBe(201);
+    // A day later the person may create organizations again.
+    await aDayLater(async () => {
+      expect((await person.request("POST", "/v1/orgs", { name: "Next day" })).statusCode).toBe(201);
+    });
+  });
+
+  it.skipIf(ctx.engine !== "postgres")(
+    "holds the daily limit when a person's requests race on several connections",
+    async () => {
+      const person = await signUp(ctx.app);
+      const { max } = actionLimits.orgsPerUser;
+      const responses = await Promise.all(
+        Array.from({ length: max + 5 }, (_, i) => person.request("POST", "/v1/orgs", { name: `Race ${i}` })),
+      );
+      const statuses = responses.map((response) => response.statusCode).sort();
+      expect(statuses).toEqual([...Array(max).fill(201), ...Array(5).fill(429)]);
+      expect((await person.request("GET", "/v1/me")).json().orgs).toHaveLength(max);
+    },
+  );
+
+  it("limits the API keys an organization creates in 24 hours, storing none past it", async () => {
+    const team = await makeTeam(ctx.app);
+    const newKey = (browser: Browser, orgId: string) =>
+      browser.request("POST", `/v1/orgs/${orgId}/api-keys`, { name: "ci", scopes: ["usage:write"] });
+    const { max } = actionLimits.apiKeysPerOrg;
+    for (let i = 0; i < max; i++) expect((await newKey(team.owner, team.org.id)).statusCode).toBe(201);
+    const keys = () =>
+      ctx.db.kysely
+        .selectFrom("api_keys")
+        .select("created_at")
+        .where("org_id", "=", team.org.id)
+        .orderBy("created_at")
+        .execute();
+    const [oldest] = await keys();
+    // The admin is refused too: the limit is the organization's.
+    const { response, from, to } = await timed(() => newKey(team.admin, team.org.id));
+    expectDailyLimit(response, "API keys created in this organization", {
+      oldest: oldest?.created_at as Date,
+      from,
+      to,
+    });
+    expect(await keys()).toHaveLength(max);
+    expect((await newKey(team.outsider, team.otherOrg.id)).statusCode).toBe(201);
+    await aDayLater(async () => {
+      expect((await newKey(team.owner, team.org.id)).statusCode).toBe(201);
+    });
+  });
+
+  it("bounds an organization's live API keys, asking to revoke one first", async () => {
+    const team = await makeTeam(ctx.app);
+    // Created over past days, so the daily limit is not what stops the next one.
+    const past = new Date(Date.now() - 7 * DAY_MS);
+    for (let i = 0; i < MAX_LIVE_API_KEYS; i++) {
+      await createApiKey({
+        db: ctx.db.kysely,
+        orgId: team.org.id,
+        name: `old ${i}`,
+        scopes: ["usage:write"],
+        createdBy: null,
+        now: past,
+      });
+    }
+    const create = () =>
+      team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+        name: "one more",
+        scopes: ["usage:write"],
+      });
+    const full = await create();
+    expect(expectError(full, 409, "limit_reached").message).toMatch(
+      new RegExp(`has ${MAX_LIVE_API_KEYS} live API keys.*revoke one`),
+    );
+    const listed = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/api-keys`)).json().items;
+    expect(listed).toHaveLength(MAX_LIVE_API_KEYS);
+    const revoked = await team.owner.request("DELETE", `/v1/orgs/${team.org.id}/api-keys/${listed[0].id}`);
+    expect(revoked.statusCode).toBe(200);
+    expect((await create()).statusCode).toBe(201);
+  });
+
+  it("limits the custom-plan requests an organization sends in 24 hours, storing and emailing none past it", async () => {
+    const team = await makeTeam(ctx.app);
+    const ask = (browser: Browser, orgId: string) =>
+      browser.request("POST", `/v1/orgs/${orgId}/contact-sales`, { message: "We need 50M MAU" });
+    const { max } = actionLimits.contactSalesPerOrg;
+    for (let i = 0; i < max; i++) expect((await ask(team.owner, team.org.id)).statusCode).toBe(201);
+    const stored = () =>
+      ctx.db.kysely
+        .selectFrom("contact_requests")
+        .select("created_at")
+        .where("org_id", "=", team.org.id)
+        .orderBy("created_at")
+        .execute();
+    const [oldest] = await stored();
+    const { response, from, to } = await timed(() => ask(team.billing_admin, team.org.id));
+    expectDailyLimit(response, "custom-plan requests from this organization", {
+      oldest: oldest?.created_at as Date,
+      from,
+      to,
+    });
+    expect(await stored()).toHaveLength(max);
+    const emailed = await ctx.db.kysely
+      .selectFrom("emails")
+      .select("id")
+      .where("org_id", "=", team.org.id)
+      .where("kind", "=", "contact_sales")
+      .execute();
+    expect(emailed).toHaveLength(max);
+    expect((await ask(team.outsider, team.otherOrg.id)).statusCode).toBe(201);
+    await aDayLater(async () => {
+      expect((await ask(team.owner, team.org.id)).statusCode).toBe(201);
+    });
+  });
+
+  it("limits the confirmation links an organization sends to new billing emails in 24 hours, changing nothing past it", async () => {
+    const team = await makeTeam(ctx.app);
+    const setBillingEmail = (browser: Browser, orgId: string, label: string) =>
+      browser.request("PATCH", `/v1/orgs/${orgId}`, { billing_email: uniqueEmail(label) });
+    const { max } = actionLimits.billingEmailLinksPerOrg;
+    for (let i = 0; i < max; i++) {
+      expect((await setBillingEmail(team.owner, team.org.id, "billing")).statusCode).toBe(200);
+    }
+    const org = () => team.owner.request("GET", `/v1/orgs/${team.org.id}`).then((r) => r.json());
+    const before = await org();
+    const links = () =>
+      ctx.db.kysely
+        .selectFrom("billing_email_confirmations")
+        .select("created_at")
+        .where("org_id", "=", team.org.id)
+        .orderBy("created_at")
+        .execute();
+    const [oldest] = await links();
+    const { response, from, to } = await timed(() =>
+      setBillingEmail(team.billing_admin, team.org.id, "spam"),
+    );
+    expectDailyLimit(response, "billing email confirmations sent for this organization", {
+      oldest: oldest?.created_at as Date,
+      from,
+      to,
+    });
+    expect(await org()).toEqual(before);
+    expect(await links()).toHaveLength(max);
+    expect((await setBillingEmail(team.outsider, team.otherOrg.id, "theirs")).statusCode).toBe(200);
+    await aDayLater(async () => {
+      expect((await setBillingEmail(team.owner, team.org.id, "billing")).statusCode).toBe(200);
+    });
+  });
 });
 
 describeEachEngine(
