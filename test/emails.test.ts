@@ -9,7 +9,14 @@ import {
   type MailTransport,
   smtpTransport,
 } from "../src/services/sendEmails.js";
-import { describeEachEngine, expectError, makeTeam, type TestContext } from "./support/app.js";
+import {
+  describeEachEngine,
+  expectError,
+  makeTeam,
+  signUp,
+  type TestContext,
+  uniqueEmail,
+} from "./support/app.js";
 import { startSmtpReceiver } from "./support/smtp.js";
 import { advanceStripeClock, subscribe } from "./support/stripe.js";
 
@@ -36,6 +43,7 @@ describeEachEngine(
       return key;
     }
 
+    /** An org whose billing email was set and confirmed through the link sent to it. */
     async function billingTeam() {
       const team = await makeTeam(ctx.app);
       const billingEmail = `billing.${team.org.id}@acme.test`;
@@ -43,7 +51,29 @@ describeEachEngine(
         billing_email: billingEmail,
       });
       expect(patched.statusCode, patched.body).toBe(200);
+      const confirmed = await confirm(await linkSentTo(billingEmail));
+      expect(confirmed.statusCode, confirmed.body).toBe(200);
       return { ...team, billingEmail, key: await platformKey() };
+    }
+
+    function confirmations(address: string) {
+      return smtp.received.filter(
+        (email) => email.to.includes(address) && email.subject.startsWith(`Confirm ${address} `),
+      );
+    }
+
+    /** The token of the latest confirmation link `address` received. */
+    async function linkSentTo(address: string): Promise<string> {
+      await smtp.waitFor(() => confirmations(address).length > 0);
+      const text = confirmations(address).at(-1)?.text ?? "";
+      const token = /\/confirm-billing-email\?token=(\S+)/.exec(text)?.[1];
+      if (!token) throw new Error(`no confirmation link in: ${text}`);
+      return decodeURIComponent(token);
+    }
+
+    /** What the console's confirmation page sends, signed in or not. */
+    function confirm(token: string) {
+      return ctx.app.inject({ method: "POST", url: "/v1/billing-email/confirm", payload: { token } });
     }
 
     async function send(key: string, events: Record<string, unknown>[]) {
@@ -67,8 +97,33 @@ describeEachEngine(
       };
     }
 
+    /** The billing mail `address` received: everything but the links confirming it. */
     function to(address: string) {
-      return smtp.received.filter((email) => email.to.includes(address));
+      const links = new Set(confirmations(address));
+      return smtp.received.filter((email) => email.to.includes(address) && !links.has(email));
+    }
+
+    /** Queues and sends a credits-expiring warning: billing mail on demand. */
+    async function expiringCreditsWarning(orgId: string) {
+      const now = ctx.clock.now();
+      await grantCredits({
+        db: ctx.db.kysely,
+        orgId,
+        amount: 1_000_000n,
+        expiresAt: new Date(now.getTime() + 3 * 86_400_000),
+        note: "soon",
+        now,
+      });
+      await warnExpiringCredits({ db: ctx.db.kysely, now });
+      await ctx.emails.wake();
+      const queued = await ctx.db.kysely
+        .selectFrom("emails")
+        .select(["id", "recipients"])
+        .where("org_id", "=", orgId)
+        .where("kind", "=", "credits_expiring")
+        .orderBy("id", "desc")
+        .executeTakeFirst();
+      return queued ?? null;
     }
 
     async function settle() {
@@ -144,6 +199,7 @@ describeEachEngine(
         ["Bandwidth at 90% of your Solo trial", "sent"],
         ["Bandwidth at 70% of your Solo trial", "sent"],
         ["Bandwidth at 50% of your Solo trial", "sent"],
+        [`Confirm ${team.billingEmail} as the billing email of Acme`, "sent"],
       ]);
       expect(listed.items[0]).toMatchObject({ kind: "usage_quota", transport: "smtp", attempts: 1 });
     });
@@ -180,6 +236,140 @@ describeEachEngine(
       expect((await team.admin.request("GET", `/v1/orgs/${team.org.id}/emails`)).statusCode).toBe(200);
       expectError(await team.member.request("GET", `/v1/orgs/${team.org.id}/emails`), 403, "forbidden");
       expectError(await team.outsider.request("GET", `/v1/orgs/${team.org.id}/emails`), 404, "not_found");
+    });
+
+    it("a new billing email gets its confirmation link and no billing mail until it opens it, then billing mail too; the link works once", async () => {
+      const team = await makeTeam(ctx.app);
+      const address = `billing.${team.org.id}@acme.test`;
+      const patched = await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, {
+        billing_email: address,
+      });
+      expect(patched.json()).toMatchObject({ billing_email: address, billing_email_confirmed: false });
+      const token = await linkSentTo(address);
+      const [link] = confirmations(address);
+      expect(link?.to).toEqual([address]);
+      expect(link?.subject).toBe(`Confirm ${address} as the billing email of Acme`);
+      expect(link?.text).toContain(`Owner set ${address} as the billing email of Acme on Meterline.`);
+      // The organization's list shows that email, but not its link: reading it there confirms nothing.
+      const listed = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/emails`)).json().items;
+      expect(listed[0]).toMatchObject({ kind: "billing_email_confirmation", recipients: [address] });
+      expect(listed[0].text).not.toContain(token.split(".")[1]);
+      expect(listed[0].text).toContain("Confirm this address: (in the email only)");
+
+      // Meanwhile billing mail goes to the owner and the billing admin only.
+      const pending = await expiringCreditsWarning(team.org.id);
+      expect(pending?.recipients.sort()).toEqual(
+        [team.owner.user.email, team.billing_admin.user.email].sort(),
+      );
+      await smtp.waitFor(() => smtp.received.some((email) => email.to.includes(team.owner.user.email)));
+      expect(to(address)).toEqual([]);
+
+      const confirmed = await confirm(token);
+      expect(confirmed.statusCode, confirmed.body).toBe(200);
+      expect(confirmed.json()).toEqual({ billing_email: address, org_name: "Acme", confirmed: true });
+      expect((await team.billing_admin.request("GET", `/v1/orgs/${team.org.id}`)).json()).toMatchObject({
+        billing_email: address,
+        billing_email_confirmed: true,
+      });
+      expect(expectError(await confirm(token), 400, "invalid_token").message).toBe(
+        `This link was already used: ${address} is confirmed`,
+      );
+
+      // From then on billing mail reaches it, with the owner and billing admin.
+      const confirmedWarning = await expiringCreditsWarning(team.org.id);
+      expect(confirmedWarning?.recipients.sort()).toEqual(
+        [team.owner.user.email, team.billing_admin.user.email, address].sort(),
+      );
+      await smtp.waitFor(() => to(address).length === 1);
+      expect(to(address)[0]?.subject).toMatch(/credits expire on/);
+      // Setting it again changes nothing and sends no other link.
+      await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { billing_email: address });
+      expect(
+        (await team.owner.request("GET", `/v1/orgs/${team.org.id}`)).json().billing_email_confirmed,
+      ).toBe(true);
+      await ctx.emails.wake();
+      expect(confirmations(address)).toHaveLength(1);
+    });
+
+    it("refuses a made-up, malformed, replaced or expired link; another address waits for its own link, and gets no billing mail meanwhile", async () => {
+      const team = await billingTeam();
+      const second = `second.${team.org.id}@acme.test`;
+      const third = `third.${team.org.id}@acme.test`;
+      const patched = await team.billing_admin.request("PATCH", `/v1/orgs/${team.org.id}`, {
+        billing_email: second,
+      });
+      expect(patched.json()).toMatchObject({ billing_email: second, billing_email_confirmed: false });
+      const secondToken = await linkSentTo(second);
+
+      const madeUp = `${team.org.id}.${"A".repeat(43)}`;
+      expect(expectError(await confirm(madeUp), 400, "invalid_token").message).toBe(
+        "This confirmation link is not valid: check that the whole link was opened",
+      );
+      const otherOrg = `${team.otherOrg.id}.${secondToken.split(".")[1]}`;
+      expectError(await confirm(otherOrg), 400, "invalid_token");
+      expect(expectError(await confirm("nope"), 400, "invalid_request").message).toContain("body.token");
+
+      // A third address replaces the second: the second's link confirms nothing now.
+      await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { billing_email: third });
+      const thirdToken = await linkSentTo(third);
+      expect(expectError(await confirm(secondToken), 400, "invalid_token").message).toBe(
+        `${second} is no longer the billing email of Acme: this link confirms nothing`,
+      );
+      // Links last 7 days.
+      ctx.clock.offsetMs = 7 * 86_400_000 + 1_000;
+      try {
+        expect(expectError(await confirm(thirdToken), 400, "invalid_token").message).toMatch(
+          /^This link expired on .*; ask an owner of Acme to set the billing email again for a new one$/,
+        );
+      } finally {
+        ctx.clock.offsetMs = 0;
+      }
+      expect((await team.owner.request("GET", `/v1/orgs/${team.org.id}`)).json()).toMatchObject({
+        billing_email: third,
+        billing_email_confirmed: false,
+      });
+
+      // Billing mail goes to none of the three addresses while the billing email waits.
+      const warning = await expiringCreditsWarning(team.org.id);
+      expect(warning?.recipients.sort()).toEqual(
+        [team.owner.user.email, team.billing_admin.user.email].sort(),
+      );
+      await smtp.waitFor(() =>
+        smtp.received.some(
+          (email) => email.subject.includes("expire") && email.to.includes(team.owner.user.email),
+        ),
+      );
+      for (const address of [team.billingEmail, second, third]) expect(to(address)).toEqual([]);
+    });
+
+    it("a billing email of one's own needs no link; an organization created with another waits for its link", async () => {
+      const person = await signUp(ctx.app, { name: "Ann" });
+      const own = await person.request("POST", "/v1/orgs", { name: "Own" });
+      expect(own.json()).toMatchObject({ billing_email: person.user.email, billing_email_confirmed: true });
+      const address = uniqueEmail("finance");
+      const created = await person.request("POST", "/v1/orgs", { name: "Shared", billing_email: address });
+      expect(created.json()).toMatchObject({ billing_email: address, billing_email_confirmed: false });
+      await linkSentTo(address);
+      expect(confirmations(address)[0]?.text).toContain(`Ann set ${address} as the billing email of Shared`);
+      // Setting one's own address again, in any case, confirms it without a link.
+      const mine = await person.request("PATCH", `/v1/orgs/${created.json().id}`, {
+        billing_email: person.user.email.toUpperCase(),
+      });
+      expect(mine.json()).toMatchObject({ billing_email: person.user.email, billing_email_confirmed: true });
+      await ctx.emails.wake();
+      expect(confirmations(person.user.email)).toEqual([]);
+    });
+
+    it("queues no billing mail when everyone who would receive it opted out and the billing email waits", async () => {
+      const team = await makeTeam(ctx.app);
+      await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { billing_email: uniqueEmail("pending") });
+      for (const person of [team.owner, team.billing_admin]) {
+        const out = await person.request("PATCH", `/v1/orgs/${team.org.id}/email-preferences`, {
+          credits_expiring: false,
+        });
+        expect(out.statusCode, out.body).toBe(200);
+      }
+      expect(await expiringCreditsWarning(team.org.id)).toBeNull();
     });
 
     it("two dispatchers send each email exactly once", async () => {
