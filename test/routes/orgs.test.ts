@@ -27,6 +27,71 @@ describeEachEngine("organization routes", (ctx) => {
     expect((await ann.request("GET", "/v1/me")).json().orgs).toEqual([]);
   });
 
+  it("refuses names with bidirectional controls, which make them display as something else, naming the field and storing nothing", async () => {
+    const team = await makeTeam(ctx.app);
+    const keys = () =>
+      team.owner.request("GET", `/v1/orgs/${team.org.id}/api-keys`).then((r) => r.json().items);
+    const cases = [
+      [
+        "an organization's name",
+        () => team.owner.request("POST", "/v1/orgs", { name: "Acme\u202Eelgoog" }),
+        "body.name",
+      ],
+      [
+        "a new name",
+        () => team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { name: "\u2067Acme" }),
+        "body.name",
+      ],
+      [
+        "an API key's name",
+        () =>
+          team.owner.request("POST", `/v1/orgs/${team.org.id}/api-keys`, {
+            name: "deploy\u202Egpj.exe",
+            scopes: ["usage:write"],
+          }),
+        "body.name",
+      ],
+      [
+        "a person's name",
+        () =>
+          ctx.app.inject({
+            method: "POST",
+            url: "/v1/auth/signup",
+            remoteAddress: "192.0.2.77",
+            payload: { email: "bidi@example.com", password: "correct horse battery", name: "Support\u200F" },
+          }),
+        "body.name",
+      ],
+      [
+        "a custom-plan request",
+        () => team.owner.request("POST", `/v1/orgs/${team.org.id}/contact-sales`, { message: "Hi\u061C" }),
+        "body.message",
+      ],
+    ] as const;
+    for (const [what, send, field] of cases) {
+      const error = expectError(await send(), 400, "invalid_request");
+      expect(error.message, what).toBe(
+        field === "body.message"
+          ? `${field}: must not contain control characters other than tabs and line breaks, bidirectional controls nor unpaired surrogates`
+          : `${field}: must not contain control characters, bidirectional controls nor unpaired surrogates`,
+      );
+    }
+    const me = (await team.owner.request("GET", "/v1/me")).json();
+    expect(me.orgs.map((org: { name: string }) => org.name)).toEqual(["Acme"]);
+    expect(await keys()).toEqual([]);
+    const signIn = await ctx.app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      remoteAddress: "192.0.2.78",
+      payload: { email: "bidi@example.com", password: "correct horse battery" },
+    });
+    expectError(signIn, 401, "invalid_credentials");
+    // Right-to-left names themselves are welcome.
+    expect(
+      (await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { name: "شركة أكمي" })).json().name,
+    ).toBe("شركة أكمي");
+  });
+
   it("needs a session", async () => {
     expectError(
       await ctx.app.inject({ method: "POST", url: "/v1/orgs", payload: { name: "Acme" } }),
@@ -48,6 +113,7 @@ describeEachEngine("organization routes", (ctx) => {
       expect(response.statusCode, who).toBe(200);
       expect(response.json().role).toBe(who);
       expect(response.json().billing_email, who).toBe(sees ? team.owner.user.email : null);
+      expect(response.json().billing_email_confirmed, who).toBe(sees ? true : null);
     }
   });
 

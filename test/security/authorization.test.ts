@@ -505,6 +505,41 @@ const table: Record<string, Row> = {
     allowed: BILLING_READERS,
     call: () => ({ body: { message: "We need 50M MAU" } }),
   },
+  "POST /v1/billing-email/confirm": {
+    auth: "public",
+    sanity:
+      "a made-up link, or the other org's secret under this org's id, gets 400 in the same words and changes nothing; the link mailed to the billing email confirms it",
+    cases: 3,
+    run: async ({ ctx, fx, expectNothingOf, unchanged }) => {
+      const confirm = (token: string) =>
+        ctx.app.inject({ method: "POST", url: "/v1/billing-email/confirm", payload: { token } });
+      /** The token of the link the outbox holds for the org's billing email (what its inbox reads). */
+      const linkOf = async (org: OrgFx) => {
+        const { facts } = await ctx.db.kysely
+          .selectFrom("emails")
+          .select("facts")
+          .where("org_id", "=", org.id)
+          .where("kind", "=", "billing_email_confirmation")
+          .executeTakeFirstOrThrow();
+        if (facts.kind !== "billing_email_confirmation") throw new Error("not a confirmation");
+        return facts.token;
+      };
+      const madeUp = `${fx.target.id}.${"A".repeat(43)}`;
+      const refused = await unchanged(fx.target, "a made-up confirmation link", () => confirm(madeUp));
+      expect(refused.statusCode, refused.body).toBe(400);
+      expect(refused.json().error.code).toBe("invalid_token");
+      expectNothingOf(fx.target, refused, madeUp, "a made-up confirmation link");
+      const crossed = `${fx.target.id}.${(await linkOf(fx.other)).split(".")[1]}`;
+      const theirs = await unchanged(fx.target, "the other org's secret under this org", () =>
+        confirm(crossed),
+      );
+      expect(theirs.statusCode, theirs.body).toBe(400);
+      expect(theirs.json().error.message).toBe(refused.json().error.message);
+      const own = await confirm(await linkOf(fx.target));
+      expect(own.statusCode, own.body).toBe(200);
+      expect(own.json()).toMatchObject({ billing_email: fx.target.billingEmail, confirmed: true });
+    },
+  },
   "POST /v1/webhooks/stripe": {
     auth: "public",
     sanity: "an unsigned or wrongly signed event gets 400 and changes nothing",
@@ -632,7 +667,7 @@ const guardedRows = Object.entries(table).flatMap(([name, row]) =>
 const PLANNED =
   guardedRows.reduce((sum, { cases }) => sum + cases.length, 0) +
   Object.values(table).reduce((sum, row) => sum + (row.auth === "public" ? row.cases : 0), 0);
-/** The matrix must not shrink unnoticed: 40 routes today, about ten callers each. */
+/** The matrix must not shrink unnoticed: 41 routes today, about ten callers each. */
 const FLOOR = 380;
 
 const PASSWORD = "correct horse battery"; // what test/support/app.ts signs people up with

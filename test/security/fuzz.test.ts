@@ -481,6 +481,10 @@ const routes: Record<string, RouteSpec> = {
   "POST /v1/orgs/{org}/subscription/cancel": { caller: "owner" },
   "POST /v1/orgs/{org}/billing-portal": { caller: "owner" },
   "POST /v1/orgs/{org}/contact-sales": { caller: "owner", sample: () => ({ message: "We need more" }) },
+  "POST /v1/billing-email/confirm": {
+    caller: "anyone",
+    sample: ({ org }) => ({ token: `${org}.${"A".repeat(43)}` }),
+  },
   "POST /v1/webhooks/stripe": { caller: "anyone", own: true },
   // A wrong current password: a case reaching the handler would change nothing.
   "POST /v1/auth/password": {
