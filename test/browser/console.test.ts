@@ -1,6 +1,15 @@
 import type { BrowserContextOptions, Browser as Chromium, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { describeEachEngine, makeTeam, reportNewDevices, sessionCookieOf, usageKey } from "../support/app.js";
+import { readEmails } from "../../src/services/readEmails.js";
+import {
+  describeEachEngine,
+  makeTeam,
+  reportNewDevices,
+  sessionCookieOf,
+  uniqueEmail,
+  usageKey,
+} from "../support/app.js";
+
 import { chromiumAvailable, launchChromium, screenshotPath } from "../support/browser.js";
 
 const runs = chromiumAvailable();
@@ -264,6 +273,50 @@ describeEachEngine("the web console in a browser", (ctx) => {
       } finally {
         await laptop.close();
         await phone.close();
+      }
+    },
+    60_000,
+  );
+
+  it.runIf(runs)(
+    "someone without an account opens the link mailed to a new billing email and confirms it with a click",
+    async () => {
+      const team = await makeTeam(ctx.app);
+      const address = uniqueEmail("finance");
+      await team.owner.request("PATCH", `/v1/orgs/${team.org.id}`, { billing_email: address });
+      // No SMTP server here: the local mailbox holds the email as it was sent.
+      const { items } = await readEmails({
+        db: ctx.db.kysely,
+        orgId: team.org.id,
+        publicUrl: ctx.url,
+        cursor: null,
+        limit: 1,
+      });
+      const link = /Confirm this address: (\S+)/.exec(items[0]?.text ?? "")?.[1] ?? "";
+      expect(link).toContain(`${ctx.url}/confirm-billing-email?token=`);
+      const confirmed = async () =>
+        (await team.owner.request("GET", `/v1/orgs/${team.org.id}`)).json().billing_email_confirmed;
+      const page = await openPage({ viewport: { width: 390, height: 844 } });
+      try {
+        await page.goto(link);
+        await page.getByRole("heading", { name: "Confirm a billing email" }).waitFor();
+        // Opening the page, as a mail scanner would, confirms nothing.
+        expect(await confirmed()).toBe(false);
+        await page.getByRole("button", { name: "Confirm this address" }).click();
+        await page.getByText(`${address} is now the billing email of Acme`).waitFor();
+        expect(await confirmed()).toBe(true);
+        await page.screenshot({
+          path: screenshotPath(`console-billing-email-${ctx.engine}`),
+          fullPage: true,
+        });
+        await page.reload();
+        await page.getByRole("button", { name: "Confirm this address" }).click();
+        await page
+          .getByRole("alert")
+          .getByText(`This link was already used: ${address} is confirmed`)
+          .waitFor();
+      } finally {
+        await page.close();
       }
     },
     60_000,
