@@ -69,7 +69,7 @@ describe("checkCreditPayment", () => {
       name: "no total",
       input: paid({ amountTotal: null }),
       asked: 10_000,
-      problem: "the total is unknown, less than the subtotal",
+      problem: "it has no total",
     },
     {
       name: "a misconfigured price",

@@ -132,7 +132,8 @@ function mismatchOf({
   if (paid.amountSubtotal !== askedSubtotalCents) {
     return `the subtotal is ${money(paid.amountSubtotal)}, not ${formatCents(askedSubtotalCents, currency)} for ${paid.quantity} credits`;
   }
-  if (paid.amountTotal === null || paid.amountTotal < askedSubtotalCents) {
+  if (paid.amountTotal === null) return "it has no total";
+  if (paid.amountTotal < askedSubtotalCents) {
     return `the total is ${money(paid.amountTotal)}, less than the subtotal`;
   }
   return null;

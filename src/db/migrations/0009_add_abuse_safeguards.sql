@@ -27,7 +27,8 @@ CREATE TABLE billing_email_confirmations (
 );
 CREATE INDEX billing_email_confirmations_created_idx ON billing_email_confirmations (org_id, created_at);
 
--- API keys and custom-plan requests of an organization are counted by their creation time.
+-- An organization's custom-plan requests are counted by creation time, as its API keys are
+-- (api_keys_org_id_idx).
 CREATE INDEX contact_requests_created_idx ON contact_requests (org_id, created_at);
 
 -- A credit Checkout Session Stripe says was paid, for other amounts than Meterline asked (a
