@@ -1,4 +1,3 @@
-import type { FastifyReply } from "fastify";
 import { AppError } from "../domain/errors.js";
 import { type RateLimit, RateLimiter } from "../domain/rateLimit.js";
 
@@ -36,40 +35,37 @@ export function rateLimiters(): RateLimiters {
   ) as RateLimiters;
 }
 
-/** Spends one request of `key`, or answers 429 with Retry-After, saying what was limited. */
+/** Spends one request of `key`, or refuses it (429 with Retry-After), saying what was limited. */
 export function spend({
   limiter,
   key,
-  reply,
   now,
   what = "this API key",
 }: {
   limiter: RateLimiter;
   key: string;
-  reply: FastifyReply;
   now: Date;
   what?: string;
 }): void {
   const wait = limiter.take(key, now.getTime());
   if (wait === 0) return;
   const seconds = Math.max(1, Math.ceil(wait));
-  reply.header("retry-after", String(seconds));
-  throw new AppError("rate_limited", `Too many requests for ${what}; retry in ${seconds} s (Retry-After)`);
+  throw new AppError("rate_limited", `Too many requests for ${what}; retry in ${seconds} s (Retry-After)`, {
+    retryAfterSeconds: seconds,
+  });
 }
 
 /** Spends one Checkout Session of the organization (plans and credits share the allowance). */
 export function spendCheckout({
   limiters,
   orgId,
-  reply,
   now,
 }: {
   limiters: RateLimiters;
   orgId: string;
-  reply: FastifyReply;
   now: Date;
 }): void {
-  spend({ limiter: limiters.checkoutPerOrg, key: orgId, reply, now, what: "checkouts of this organization" });
+  spend({ limiter: limiters.checkoutPerOrg, key: orgId, now, what: "checkouts of this organization" });
 }
 
 /**
@@ -86,33 +82,29 @@ export function spendSignIn({
   email,
   address,
   device,
-  reply,
   now,
 }: {
   limiters: RateLimiters;
   email: string;
   address: string;
   device: string | undefined;
-  reply: FastifyReply;
   now: Date;
 }): void {
   const account = email.trim().toLowerCase();
-  spend({ limiter: limiters.loginPerAddress, key: address, reply, now, what: "sign-ins from this address" });
+  spend({ limiter: limiters.loginPerAddress, key: address, now, what: "sign-ins from this address" });
   if (device !== undefined) {
-    spend({ limiter: limiters.loginPerDevice, key: device, reply, now, what: "sign-ins from this browser" });
+    spend({ limiter: limiters.loginPerDevice, key: device, now, what: "sign-ins from this browser" });
     return;
   }
   spend({
     limiter: limiters.loginPerAccountAddress,
     key: `${account} ${address}`,
-    reply,
     now,
     what: "sign-ins to this account from this address",
   });
   spend({
     limiter: limiters.loginPerAccount,
     key: account,
-    reply,
     now,
     what: "sign-ins to this account from browsers not used for it before",
   });

@@ -51,7 +51,6 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
       spend({
         limiter: limiters.signupPerAddress,
         key: request.ip,
-        reply,
         now,
         what: "sign-ups from this address",
       });
@@ -77,7 +76,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
       const now = deps.clock.now();
       const { email } = request.body;
       const device = await recognizeDevice({ db, token: request.cookies[DEVICE_COOKIE], email, now });
-      spendSignIn({ limiters, email, address: request.ip, device, reply, now });
+      spendSignIn({ limiters, email, address: request.ip, device, now });
       const result = await logIn({ db, ...request.body, now });
       setSessionCookies(reply, deps, result.session);
       if (device === undefined) {
@@ -137,14 +136,12 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLi
       spend({
         limiter: limiters.loginPerAddress,
         key: request.ip,
-        reply,
         now,
         what: "sign-ins from this address",
       });
       spend({
         limiter: limiters.passwordCheckPerUser,
         key: me.userId,
-        reply,
         now,
         what: "password checks of this account",
       });

@@ -24,9 +24,9 @@ export const entitlementRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters:
         response: { 200: entitlementView, ...errorResponses },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const key = keyAccess(request, { orgId: request.body.org_id, scope: "entitlements:read" });
-      spend({ limiter: limiters.check, key: key.keyId, reply, now: deps.clock.now() });
+      spend({ limiter: limiters.check, key: key.keyId, now: deps.clock.now() });
       return deps.entitlements.check(request.body.org_id, request.body.action);
     },
   );

@@ -96,12 +96,12 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters
         response: { 200: z.object({ checkout_url: z.string(), session_id: z.string() }), ...errorResponses },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { user } = await orgAccess(request, deps, {
         orgId: request.params.org,
         permission: "billing:write",
       });
-      spendCheckout({ limiters, orgId: request.params.org, reply, now: deps.clock.now() });
+      spendCheckout({ limiters, orgId: request.params.org, now: deps.clock.now() });
       const { checkoutUrl, sessionId } = await startSubscriptionCheckout({
         db,
         stripe,

@@ -84,9 +84,9 @@ export const usageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateL
         },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const key = keyAccess(request, { scope: "usage:write" });
-      spend({ limiter: limiters.usage, key: key.keyId, reply, now: deps.clock.now() });
+      spend({ limiter: limiters.usage, key: key.keyId, now: deps.clock.now() });
       return recordUsage({
         db: deps.db.kysely,
         keyOrgId: key.orgId,
