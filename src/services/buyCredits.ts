@@ -36,7 +36,7 @@ export async function startCreditCheckout({
   credits: number;
   now: Date;
 }): Promise<{ checkoutUrl: string; sessionId: string }> {
-  const customerId = await ensureStripeCustomer({ db, stripe, orgId });
+  const customerId = await ensureStripeCustomer({ db, stripe, orgId, userId });
   const priceId = await stripe.creditPrice({ currency: catalog.currency });
   const page = consoleLinks(publicUrl, orgId).credits;
   const session = await stripe.createCreditCheckout({

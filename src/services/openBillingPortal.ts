@@ -10,13 +10,16 @@ export async function openBillingPortal({
   stripe,
   publicUrl,
   orgId,
+  userId,
 }: {
   db: Kysely<Schema>;
   stripe: StripeGateway;
   publicUrl: string;
   orgId: string;
+  /** Who opens it: the customer's email if Stripe has none yet and the billing email is unconfirmed. */
+  userId: string;
 }): Promise<string> {
-  const customerId = await ensureStripeCustomer({ db, stripe, orgId });
+  const customerId = await ensureStripeCustomer({ db, stripe, orgId, userId });
   return stripe.createPortalSession({
     customerId,
     returnUrl: consoleLinks(publicUrl, orgId).plans,

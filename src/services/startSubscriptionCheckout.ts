@@ -48,7 +48,7 @@ export async function startSubscriptionCheckout({
     // Stripe's word, not the last webhook's: a subscription it has counts even if unannounced.
     refuseIfSubscribed(await refreshSubscription({ db: tx, stripe, catalog, orgId, now, logger }));
     const priceId = await stripePriceFor({ db: tx, stripe, catalog, plan, interval, now });
-    const customerId = await ensureStripeCustomer({ db: tx, stripe, orgId });
+    const customerId = await ensureStripeCustomer({ db: tx, stripe, orgId, userId });
     for (const sessionId of await openCheckoutSessions(tx, { orgId, mode: "subscription" })) {
       const status = await stripe.expireCheckout(sessionId);
       await closeCheckoutSession(tx, {

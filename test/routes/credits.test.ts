@@ -4,7 +4,8 @@ import { createApiKey } from "../../src/services/apiKeys.js";
 import { grantCredits } from "../../src/services/creditGrants.js";
 import { expireCredits } from "../../src/services/expireCredits.js";
 import { readCreditEntries } from "../../src/services/readCredits.js";
-import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
+import { readEmails } from "../../src/services/readEmails.js";
+import { describeEachEngine, expectError, makeTeam, uniqueEmail } from "../support/app.js";
 
 describeEachEngine("credits", (ctx) => {
   async function adminKey() {
@@ -420,5 +421,48 @@ describeEachEngine("credits", (ctx) => {
       ["refund", "-50.000000", "50.000000"],
       ["purchase", "100.000000", "100.000000"],
     ]);
+  });
+
+  it("gives Stripe the billing email only once it is confirmed, else the email of the person paying", async () => {
+    const customerEmail = async (orgId: string) => {
+      const row = await ctx.db.kysely
+        .selectFrom("stripe_customers")
+        .select("customer_id")
+        .where("org_id", "=", orgId)
+        .executeTakeFirstOrThrow();
+      return (await ctx.stripe.sdk.customers.retrieve(row.customer_id)) as { email: string | null };
+    };
+    const startCheckout = async (team: Awaited<ReturnType<typeof makeTeam>>) => {
+      const checkout = await team.billing_admin.request("POST", `/v1/orgs/${team.org.id}/checkout/credits`, {
+        amount: 50,
+      });
+      expect(checkout.statusCode, checkout.body).toBe(200);
+    };
+
+    const pending = await makeTeam(ctx.app);
+    const unconfirmed = uniqueEmail("finance");
+    await pending.owner.request("PATCH", `/v1/orgs/${pending.org.id}`, { billing_email: unconfirmed });
+    await startCheckout(pending);
+    expect((await customerEmail(pending.org.id)).email).toBe(pending.billing_admin.user.email);
+
+    const confirmed = await makeTeam(ctx.app);
+    const address = uniqueEmail("finance");
+    await confirmed.owner.request("PATCH", `/v1/orgs/${confirmed.org.id}`, { billing_email: address });
+    const { items } = await readEmails({
+      db: ctx.db.kysely,
+      orgId: confirmed.org.id,
+      publicUrl: ctx.url,
+      cursor: null,
+      limit: 1,
+    });
+    const token = /confirm-billing-email\?token=(\S+)/.exec(items[0]?.text ?? "")?.[1];
+    const confirm = await ctx.app.inject({
+      method: "POST",
+      url: "/v1/billing-email/confirm",
+      payload: { token },
+    });
+    expect(confirm.statusCode, confirm.body).toBe(200);
+    await startCheckout(confirmed);
+    expect((await customerEmail(confirmed.org.id)).email).toBe(address);
   });
 });

@@ -182,8 +182,12 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters
       },
     },
     async (request) => {
-      await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:write" });
-      return { url: await openBillingPortal({ db, stripe, publicUrl, orgId: request.params.org }) };
+      const { user } = await orgAccess(request, deps, {
+        orgId: request.params.org,
+        permission: "billing:write",
+      });
+      const orgId = request.params.org;
+      return { url: await openBillingPortal({ db, stripe, publicUrl, orgId, userId: user.userId }) };
     },
   );
 
