@@ -233,6 +233,13 @@ for (const engine of engines) {
       expect(
         (await run(["keys", "create", "--platform", "--scopes", "admin", "--name", " "], target.env)).code,
       ).toBe(2);
+      // A name that would display as something else, as the API refuses it.
+      const spoofed = await run(
+        ["keys", "create", "--platform", "--scopes", "admin", "--name", "ops\u202etxt.exe"],
+        target.env,
+      );
+      expect(spoofed.code).toBe(2);
+      expect(spoofed.stderr).toContain("--name");
       const missing = await run(
         ["keys", "create", "--org", "org_missing", "--scopes", "usage:write"],
         target.env,

@@ -241,6 +241,9 @@ for (const engine of engines) {
       expect(again.stdout).toBe(`already granted 12.500000 credits to ${target.orgId}; balance 12.500000\n`);
       expect((await run(["credits", "grant", target.orgId, "-3", "--note", "x"], target.env)).code).toBe(2);
       expect((await run(["credits", "grant", target.orgId, "3"], target.env)).code).toBe(2);
+      const note = await run(["credits", "grant", target.orgId, "3", "--note", "gift\u2067"], target.env);
+      expect(note.code).toBe(2);
+      expect(note.stderr).toContain("--note");
       const missing = await run(["credits", "grant", "org_missing", "3", "--note", "x"], target.env);
       expect(missing.code).toBe(1);
     }, 60_000);

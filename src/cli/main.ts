@@ -11,6 +11,7 @@ import { type KeyScope, keyScopes } from "../domain/access.js";
 import { consoleLinks } from "../domain/consoleLinks.js";
 import { AppError, exitCodeOf } from "../domain/errors.js";
 import { formatCents, formatCredits, parseCredits, readableCredits } from "../domain/money.js";
+import { plainText } from "../domain/text.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
 import { createLogger } from "../logger.js";
 import { startMeterline } from "../main.js";
@@ -56,6 +57,13 @@ Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, …); se
 Exit codes: 0 ok, 1 failure, 2 bad usage.`;
 
 class UsageError extends Error {}
+
+/** A name or note as the API takes it (no control nor bidirectional characters), else bad usage naming the flag. */
+function textFlag(flag: string, value: string, max: number): string {
+  const parsed = plainText({ max }).safeParse(value);
+  if (!parsed.success) throw new UsageError(`${flag} ${parsed.error.issues[0]?.message ?? "is not valid"}`);
+  return parsed.data;
+}
 
 /** A command that ran but failed, already explained by its message: exit 1. */
 class CommandFailure extends Error {}
@@ -204,14 +212,14 @@ const commands: Record<string, Command> = {
         `--scopes must list some of ${keyScopes.join(", ")}; got ${values.scopes ?? "nothing"}`,
       );
     }
-    if (values.name !== undefined && !values.name.trim()) throw new UsageError("--name must not be empty");
+    const name = values.name === undefined ? undefined : textFlag("--name", values.name, 200);
     const config = loadConfig();
     const org = values.org;
     const db = await openCommandDatabase(
       config,
       org
         ? (url) =>
-            `The organization's owner or admin can create its key through the server instead: POST ${url}/v1/orgs/${org}/api-keys ${JSON.stringify({ name: values.name ?? "CLI key", scopes })}.`
+            `The organization's owner or admin can create its key through the server instead: POST ${url}/v1/orgs/${org}/api-keys ${JSON.stringify({ name: name ?? "CLI key", scopes })}.`
         : null,
     );
     try {
@@ -221,7 +229,7 @@ const commands: Record<string, Command> = {
       const { key } = await createApiKey({
         db: db.kysely,
         orgId,
-        name: values.name ?? (orgId ? "CLI key" : "CLI platform key"),
+        name: name ?? (orgId ? "CLI key" : "CLI platform key"),
         scopes: scopes as KeyScope[],
         createdBy: null,
         now: new Date(),
@@ -274,12 +282,13 @@ const commands: Record<string, Command> = {
     const amount = parseCredits(amountText);
     if (amount === null || amount <= 0n)
       throw new UsageError(`N must be a positive number of credits; got ${amountText}`);
-    if (!values.note?.trim()) throw new UsageError("--note is required: say why the credits are granted");
+    if (values.note === undefined)
+      throw new UsageError("--note is required: say why the credits are granted");
+    const note = textFlag("--note", values.note, 500);
     const expiresAt = values["expires-at"] ? new Date(values["expires-at"]) : undefined;
     if (expiresAt && Number.isNaN(expiresAt.getTime()))
       throw new UsageError("--expires-at must be an ISO 8601 instant");
     const config = loadConfig();
-    const note = values.note.trim();
     const db = await openCommandDatabase(config, (url) => {
       const body = { amount: formatCredits(amount), note, expires_at: expiresAt?.toISOString() };
       const header = values.key ? ` with the header Idempotency-Key: ${values.key}` : "";
