@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
 import fastifyHelmet from "@fastify/helmet";
 import fastifySwagger from "@fastify/swagger";
@@ -12,7 +11,13 @@ import {
 } from "fastify-type-provider-zod";
 import { CSRF_HEADER, registerAuth, SESSION_COOKIE } from "./auth.js";
 import type { AppDeps } from "./deps.js";
-import { frameworkErrorHandler, registerErrorHandlers, registerJsonParser } from "./errors.js";
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  newRequestId,
+  registerErrorHandlers,
+  registerJsonParser,
+} from "./errors.js";
 import { rateLimiters } from "./rateLimits.js";
 import { advisorRoutes } from "./routes/advisor.js";
 import { authRoutes } from "./routes/auth.js";
@@ -69,11 +74,6 @@ function docsPolicy({ https }: { https: boolean }): string {
     .join("; ");
 }
 
-/** `req_` and 20 hex digits; randomUUID draws from a buffered entropy pool, randomBytes does not. */
-function newRequestId(): string {
-  return `req_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
-}
-
 /** Builds the HTTP app from its dependencies; listening is the caller's business. */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -82,6 +82,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: "request_id" }),
     bodyLimit: BODY_LIMIT_BYTES,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     requestTimeout: REQUEST_TIMEOUT_MS,
     http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     // Empty: no proxy is trusted, and request.ip is the socket's peer whatever X-Forwarded-For says.

@@ -1,3 +1,6 @@
+import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -13,6 +16,11 @@ export const errorBody = z
     }),
   })
   .meta({ id: "Error" });
+
+/** `req_` and 20 hex digits; randomUUID draws from a buffered entropy pool, randomBytes does not. */
+export function newRequestId(): string {
+  return `req_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+}
 
 function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, message: string) {
   return reply
@@ -49,6 +57,30 @@ const fastifyCodes: Record<string, ErrorCode> = {
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   reply.header("x-request-id", request.id);
   return send(reply, request, "invalid_request", `The address is not valid: ${error.message}`);
+}
+
+/**
+ * What Node's HTTP server refuses before Fastify sees a request: a client too slow with its
+ * headers or body (the deadlines in app.ts), headers too large, a request line that is not HTTP.
+ * Answered in the same shape as every other error, then the connection is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [code, message]: [ErrorCode, string] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? ["request_timeout", "The request took too long to arrive: send it again, all at once"]
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? ["headers_too_large", "The request's headers are too large"]
+        : ["invalid_request", "The request is not well-formed HTTP"];
+  const status = httpStatusOf(code);
+  const body = JSON.stringify({ error: { code, message, request_id: newRequestId() } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

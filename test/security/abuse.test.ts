@@ -328,10 +328,12 @@ describeEachEngine("abuse limits", (ctx) => {
       expect(headers.closedAfter, "a client trickling its headers is cut").not.toBeNull();
       expect(headers.closedAfter).toBeLessThan(HEADERS_TIMEOUT_MS + 2_000);
       expect(headers.received).toMatch(/^HTTP\/1\.1 408 /);
+      expect(headers.received).toContain('{"error":{"code":"request_timeout"');
       expect(body.closedAfter, "a client trickling its body is cut").not.toBeNull();
       expect(body.closedAfter).toBeGreaterThan(HEADERS_TIMEOUT_MS);
       expect(body.closedAfter).toBeLessThan(REQUEST_TIMEOUT_MS + 2_000);
       expect(body.received).toMatch(/^HTTP\/1\.1 408 /);
+      expect(body.received).toContain('{"error":{"code":"request_timeout"');
     },
     REQUEST_TIMEOUT_MS + 15_000,
   );
