@@ -12,17 +12,30 @@ ALTER TABLE orgs
     OR (cycle_bridge_start < cycle_bridge_end AND cycle_before_bridge < cycle_bridge_start)
   );
 
--- The first day of the organization's billing cycle containing `at`: the same rule as
--- cycleAt in domain/cycles.ts, which tests hold it to.
+-- The same rule as 0004's meterline_cycle_start, written as one expression so that PostgreSQL
+-- inlines it into the ingestion statement instead of running a function per row.
+CREATE OR REPLACE FUNCTION meterline_cycle_start(at timestamptz, anchor_day integer) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE
+    WHEN (at AT TIME ZONE 'UTC')::date >= date_trunc('month', at AT TIME ZONE 'UTC')::date
+      + least(anchor_day, extract(day FROM date_trunc('month', at AT TIME ZONE 'UTC') + interval '1 month - 1 day')::integer) - 1
+    THEN date_trunc('month', at AT TIME ZONE 'UTC')::date
+      + least(anchor_day, extract(day FROM date_trunc('month', at AT TIME ZONE 'UTC') + interval '1 month - 1 day')::integer) - 1
+    ELSE (date_trunc('month', at AT TIME ZONE 'UTC') - interval '1 month')::date
+      + least(anchor_day, extract(day FROM date_trunc('month', at AT TIME ZONE 'UTC') - interval '1 day')::integer) - 1
+  END
+$$;
+
+-- The first day of the organization's billing cycle containing `at`: the same rule as cycleAt in
+-- domain/cycles.ts, which tests hold it to. One expression, inlined like the one above.
 CREATE FUNCTION meterline_org_cycle_start(
   at timestamptz, anchor_day integer, bridge_start date, bridge_end date, before_bridge date
 ) RETURNS date
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE
-    WHEN bridge_start IS NULL OR day >= bridge_end THEN meterline_cycle_start(at, anchor_day)
-    WHEN day >= bridge_start THEN bridge_start
-    WHEN day >= before_bridge THEN before_bridge
+    WHEN bridge_start IS NULL OR (at AT TIME ZONE 'UTC')::date >= bridge_end THEN meterline_cycle_start(at, anchor_day)
+    WHEN (at AT TIME ZONE 'UTC')::date >= bridge_start THEN bridge_start
+    WHEN (at AT TIME ZONE 'UTC')::date >= before_bridge THEN before_bridge
     ELSE meterline_cycle_start(at, anchor_day)
   END
-  FROM (SELECT (at AT TIME ZONE 'UTC')::date AS day) AS d
 $$;
