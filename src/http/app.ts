@@ -1,5 +1,4 @@
 import fastifyCookie from "@fastify/cookie";
-import fastifyHelmet from "@fastify/helmet";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -31,6 +30,7 @@ import { planRoutes } from "./routes/plans.js";
 import { stripeWebhookRoutes } from "./routes/stripeWebhook.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
 import { usageRoutes } from "./routes/usage.js";
+import { docsPolicy, securityHeaders } from "./securityHeaders.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -45,34 +45,6 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 20_000;
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
-
-/**
- * What the console's pages may load: its own scripts, styles and API, images inline as data:
- * (uPlot's canvases, CSS icons), nothing from elsewhere, no inline script, and no framing.
- */
-function consolePolicy({ https }: { https: boolean }): Record<string, string[]> {
-  return {
-    "default-src": ["'self'"],
-    "script-src": ["'self'"],
-    "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
-    "font-src": ["'self'"],
-    "connect-src": ["'self'"],
-    "object-src": ["'none'"],
-    "base-uri": ["'none'"],
-    "form-action": ["'self'"],
-    "frame-ancestors": ["'none'"],
-    ...(https ? { "upgrade-insecure-requests": [] } : {}),
-  };
-}
-
-/** Swagger UI sets inline styles as it renders; everything else stays as strict as the console. */
-function docsPolicy({ https }: { https: boolean }): string {
-  const directives = { ...consolePolicy({ https }), "style-src": ["'self'", "'unsafe-inline'"] };
-  return Object.entries(directives)
-    .map(([name, values]) => [name, ...values].join(" "))
-    .join("; ");
-}
 
 /** Builds the HTTP app from its dependencies; listening is the caller's business. */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -94,19 +66,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandlers(app);
   registerJsonParser(app);
+  const https = deps.config.publicUrl.startsWith("https://");
+  const headers = securityHeaders({ https });
   app.addHook("onRequest", async (request, reply) => {
-    reply.header("x-request-id", request.id);
+    reply.header("x-request-id", request.id).headers(headers);
   });
 
-  const https = deps.config.publicUrl.startsWith("https://");
-  // On every answer, pages and JSON alike: no sniffing, no framing, no referrer to other sites,
-  // and over https, https only for a year.
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: consolePolicy({ https }) },
-    frameguard: { action: "deny" },
-    referrerPolicy: { policy: "same-origin" },
-    strictTransportSecurity: https ? { maxAge: 365 * 86_400, includeSubDomains: false } : false,
-  });
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
     openapi: {
