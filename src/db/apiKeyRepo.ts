@@ -27,22 +27,6 @@ export async function insertApiKey(
   return db.insertInto("api_keys").values(key).returning(keyColumns).executeTakeFirstOrThrow();
 }
 
-/** When the organization's latest keys were created since `since`, newest first, at most `max`. */
-export async function latestApiKeysCreated(
-  db: Kysely<Schema>,
-  { orgId, since, max }: { orgId: string; since: Date; max: number },
-): Promise<Date[]> {
-  const rows = await db
-    .selectFrom("api_keys")
-    .select("created_at")
-    .where("org_id", "=", orgId)
-    .where("created_at", ">", since)
-    .orderBy("created_at", "desc")
-    .limit(max)
-    .execute();
-  return rows.map((row) => row.created_at);
-}
-
 export async function countLiveApiKeys(db: Kysely<Schema>, orgId: string): Promise<number> {
   const row = await db
     .selectFrom("api_keys")

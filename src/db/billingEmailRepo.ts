@@ -35,19 +35,3 @@ export async function markBillingEmailConfirmationUsed(
     .where("token_hash", "=", tokenHash)
     .execute();
 }
-
-/** When the organization's latest links were sent since `since`, newest first, at most `max`. */
-export async function latestBillingEmailConfirmations(
-  db: Kysely<Schema>,
-  { orgId, since, max }: { orgId: string; since: Date; max: number },
-): Promise<Date[]> {
-  const rows = await db
-    .selectFrom("billing_email_confirmations")
-    .select("created_at")
-    .where("org_id", "=", orgId)
-    .where("created_at", ">", since)
-    .orderBy("created_at", "desc")
-    .limit(max)
-    .execute();
-  return rows.map((row) => row.created_at);
-}

@@ -41,22 +41,6 @@ export async function insertOrg(
   return db.insertInto("orgs").values(org).returning(orgColumns).executeTakeFirstOrThrow();
 }
 
-/** When the person created their latest organizations since `since`, newest first, at most `max`. */
-export async function latestOrgsCreatedBy(
-  db: Kysely<Schema>,
-  { userId, since, max }: { userId: string; since: Date; max: number },
-): Promise<Date[]> {
-  const rows = await db
-    .selectFrom("orgs")
-    .select("created_at")
-    .where("created_by", "=", userId)
-    .where("created_at", ">", since)
-    .orderBy("created_at", "desc")
-    .limit(max)
-    .execute();
-  return rows.map((row) => row.created_at);
-}
-
 export async function findOrg(db: Kysely<Schema>, id: string): Promise<OrgRow | undefined> {
   return db.selectFrom("orgs").select(orgColumns).where("id", "=", id).executeTakeFirst();
 }

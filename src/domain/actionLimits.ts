@@ -32,6 +32,8 @@ export const actionLimits = {
   },
 } as const satisfies Record<string, WindowLimit>;
 
+export type LimitedAction = keyof typeof actionLimits;
+
 /** Unrevoked keys an organization may hold at once; beyond, one must be revoked first. */
 export const MAX_LIVE_API_KEYS = 100;
 

@@ -5,22 +5,17 @@ import {
   findLiveApiKeyByHash,
   insertApiKey,
   KEYS_CHANNEL,
-  latestApiKeysCreated,
 } from "../db/apiKeyRepo.js";
 import type { Db } from "../db/client.js";
 import { lockOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
 import type { KeyScope } from "../domain/access.js";
-import {
-  assertWithinLimit,
-  MAX_LIVE_API_KEYS,
-  recentWindow,
-  type WindowLimit,
-} from "../domain/actionLimits.js";
+import { MAX_LIVE_API_KEYS } from "../domain/actionLimits.js";
 import { AppError } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
 import { sha256Hex } from "../domain/sha256.js";
+import { enforceActionLimit } from "./enforceActionLimit.js";
 import { newSecretToken } from "./secretTokens.js";
 
 const KEY_PREFIX = "ml_";
@@ -29,8 +24,8 @@ const KEY_PREFIX = "ml_";
  * Creates a service key. The full key is returned once, here; only its SHA-256 and its first
  * characters (to recognise it in a list) are stored. `orgId: null` makes a platform key.
  *
- * An organization holds at most MAX_LIVE_API_KEYS unrevoked keys. With a `limit` (the API's
- * `actionLimits.apiKeysPerOrg`), the keys it created in the window are counted too. Both are
+ * An organization holds at most MAX_LIVE_API_KEYS unrevoked keys. `limited` (the API's requests)
+ * also counts the keys it created in the day against `actionLimits.apiKeysPerOrg`. Both are
  * counted under the organization's lock, so they hold across processes.
  */
 export async function createApiKey({
@@ -39,7 +34,7 @@ export async function createApiKey({
   name,
   scopes,
   createdBy,
-  limit,
+  limited = false,
   now,
 }: {
   db: Kysely<Schema>;
@@ -47,7 +42,8 @@ export async function createApiKey({
   name: string;
   scopes: KeyScope[];
   createdBy: string | null;
-  limit?: WindowLimit | undefined;
+  /** Whether the daily limit on new keys applies: to requests, not to operators. */
+  limited?: boolean;
   now: Date;
 }): Promise<{ row: ApiKeyRow; key: string }> {
   if (orgId !== null && scopes.includes("admin")) {
@@ -55,7 +51,7 @@ export async function createApiKey({
   }
   const key = `${KEY_PREFIX}${newSecretToken()}`;
   return inTransaction(db, async (tx) => {
-    if (orgId !== null) await assertRoomForKey({ tx, orgId, limit, now });
+    if (orgId !== null) await assertRoomForKey({ tx, orgId, limited, now });
     const row = await insertApiKey(tx, {
       id: newId("key", now.getTime()),
       org_id: orgId,
@@ -73,21 +69,17 @@ export async function createApiKey({
 async function assertRoomForKey({
   tx,
   orgId,
-  limit,
+  limited,
   now,
 }: {
   tx: Kysely<Schema>;
   orgId: string;
-  limit: WindowLimit | undefined;
+  limited: boolean;
   now: Date;
 }): Promise<void> {
   await lockOrg(tx, orgId);
-  if (limit) {
-    assertWithinLimit({
-      limit,
-      newest: await latestApiKeysCreated(tx, { orgId, ...recentWindow({ limit, now }) }),
-      now,
-    });
+  if (limited) {
+    await enforceActionLimit({ tx, action: "apiKeysPerOrg", actor: orgId, now });
   }
   if ((await countLiveApiKeys(tx, orgId)) >= MAX_LIVE_API_KEYS) {
     throw new AppError(

@@ -1,7 +1,6 @@
 import type { Kysely } from "kysely";
 import {
   insertBillingEmailConfirmation,
-  latestBillingEmailConfirmations,
   lockBillingEmailConfirmation,
   markBillingEmailConfirmationUsed,
 } from "../db/billingEmailRepo.js";
@@ -9,9 +8,9 @@ import { queueEmail } from "../db/emailRepo.js";
 import { lockOrg, markBillingEmailConfirmed, type OrgRow } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
-import { actionLimits, assertWithinLimit, recentWindow } from "../domain/actionLimits.js";
 import { AppError } from "../domain/errors.js";
 import { sha256Hex } from "../domain/sha256.js";
+import { enforceActionLimit } from "./enforceActionLimit.js";
 import { newSecretToken } from "./secretTokens.js";
 
 /** How long a confirmation link works. */
@@ -53,12 +52,7 @@ export async function sendBillingEmailLink({
   setBy: { name: string };
   now: Date;
 }): Promise<void> {
-  const limit = actionLimits.billingEmailLinksPerOrg;
-  assertWithinLimit({
-    limit,
-    newest: await latestBillingEmailConfirmations(tx, { orgId: org.id, ...recentWindow({ limit, now }) }),
-    now,
-  });
+  await enforceActionLimit({ tx, action: "billingEmailLinksPerOrg", actor: org.id, now });
   const token = `${org.id}.${newSecretToken()}`;
   const tokenHash = sha256Hex(token);
   const expiresAt = new Date(now.getTime() + LINK_DAYS * 86_400_000);

@@ -1,11 +1,11 @@
 import type { Kysely } from "kysely";
-import { insertOrg, latestOrgsCreatedBy, type OrgRow, upsertMember } from "../db/orgRepo.js";
+import { insertOrg, type OrgRow, upsertMember } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
 import { lockUser } from "../db/userRepo.js";
-import { assertWithinLimit, recentWindow, type WindowLimit } from "../domain/actionLimits.js";
 import { newId } from "../domain/ids.js";
 import { confirmedWhenSet, sendBillingEmailLink } from "./confirmBillingEmail.js";
+import { enforceActionLimit } from "./enforceActionLimit.js";
 
 const DAY_MS = 86_400_000;
 
@@ -13,9 +13,9 @@ const DAY_MS = 86_400_000;
  * Creates an organization with its creator as owner, on the catalog's trial from now; the billing
  * email defaults to the creator's. Another billing email waits for the link sent to it.
  *
- * With a `limit` (the API's `actionLimits.orgsPerUser`), the organizations the person created in
- * its window are counted from the table under a lock on the person, so the limit holds across
- * processes and restarts; the demo seed, tests and benchmarks create theirs without one.
+ * `limited` (the API's requests) counts the organizations the person created in the day against
+ * `actionLimits.orgsPerUser`, under a lock on the person, so the limit holds across processes and
+ * restarts; the demo seed, tests and benchmarks create theirs without it.
  */
 export async function createOrg({
   db,
@@ -24,7 +24,7 @@ export async function createOrg({
   billingEmail,
   country,
   trialDays,
-  limit,
+  limited = false,
   now,
 }: {
   db: Kysely<Schema>;
@@ -33,17 +33,14 @@ export async function createOrg({
   billingEmail?: string | undefined;
   country?: string | undefined;
   trialDays: number;
-  limit?: WindowLimit | undefined;
+  /** Whether the daily limit on new organizations applies: to requests, not to operators. */
+  limited?: boolean;
   now: Date;
 }): Promise<OrgRow> {
   return inTransaction(db, async (tx) => {
-    if (limit) {
+    if (limited) {
       await lockUser(tx, owner.id);
-      assertWithinLimit({
-        limit,
-        newest: await latestOrgsCreatedBy(tx, { userId: owner.id, ...recentWindow({ limit, now }) }),
-        now,
-      });
+      await enforceActionLimit({ tx, action: "orgsPerUser", actor: owner.id, now });
     }
     const email = (billingEmail ?? owner.email).trim().toLowerCase();
     const org = await insertOrg(tx, {

@@ -1,16 +1,12 @@
 import type { Kysely } from "kysely";
-import {
-  type ContactRequestRow,
-  insertContactRequest,
-  latestContactRequests,
-} from "../db/contactRequestRepo.js";
+import { type ContactRequestRow, insertContactRequest } from "../db/contactRequestRepo.js";
 import { queueEmail } from "../db/emailRepo.js";
 import { lockOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
 import { findUserById } from "../db/userRepo.js";
-import { actionLimits, assertWithinLimit, recentWindow } from "../domain/actionLimits.js";
 import { newId } from "../domain/ids.js";
+import { enforceActionLimit } from "./enforceActionLimit.js";
 
 /**
  * Stores a request for a custom plan and emails it to the sales team (`SUPPORT_EMAIL`). An
@@ -34,12 +30,7 @@ export async function requestCustomPlan({
 }): Promise<ContactRequestRow> {
   return inTransaction(db, async (tx) => {
     const org = await lockOrg(tx, orgId);
-    const limit = actionLimits.contactSalesPerOrg;
-    assertWithinLimit({
-      limit,
-      newest: await latestContactRequests(tx, { orgId, ...recentWindow({ limit, now }) }),
-      now,
-    });
+    await enforceActionLimit({ tx, action: "contactSalesPerOrg", actor: orgId, now });
     const row = await insertContactRequest(tx, {
       org_id: orgId,
       id: newId("csr", now.getTime()),

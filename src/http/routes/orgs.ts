@@ -87,7 +87,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         ...request.body,
         billingEmail: request.body.billing_email,
         trialDays: deps.config.catalog.trial.days,
-        limit: actionLimits.orgsPerUser,
+        limited: true,
         now: deps.clock.now(),
       });
       return reply.code(201).send(orgView(row, "owner"));
@@ -219,7 +219,7 @@ export const orgRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, {
         orgId: request.params.org,
         ...request.body,
         createdBy: user.userId,
-        limit: actionLimits.apiKeysPerOrg,
+        limited: true,
         now: deps.clock.now(),
       });
       return reply.code(201).send({ ...row, key });
