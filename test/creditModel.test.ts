@@ -1,9 +1,7 @@
 import fc from "fast-check";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lockOrg } from "../src/db/orgRepo.js";
 import { saveCustomerId } from "../src/db/subscriptionRepo.js";
-import { inTransaction } from "../src/db/transaction.js";
 import { buildCatalog } from "../src/domain/catalog.js";
 import { minBig } from "../src/domain/money.js";
 import { anchorDayOf } from "../src/domain/subscriptions.js";
@@ -16,7 +14,7 @@ import { readCreditEntries, readCredits } from "../src/services/readCredits.js";
 import { recordUsage } from "../src/services/recordUsage.js";
 import { refundCredits } from "../src/services/refundCredits.js";
 import { signUp } from "../src/services/signUp.js";
-import { syncOrgSubscription } from "../src/services/syncOrgSubscription.js";
+import { refreshSubscription } from "../src/services/syncOrgSubscription.js";
 import type { StripeGateway, StripeSubscriptionFacts } from "../src/stripe/gateway.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 
@@ -344,10 +342,7 @@ for (const engine of engines) {
             stripe.cancel();
           }
           // What the webhook does when Stripe tells of the change: converge on Stripe's answer.
-          await inTransaction(db, async (tx) => {
-            await lockOrg(tx, org.id);
-            await syncOrgSubscription({ tx, stripe, catalog, orgId: org.id, now });
-          });
+          await refreshSubscription({ db, stripe, catalog, orgId: org.id, now });
           // The trial outlasts every sequence: a canceled plan falls back to the trial's quota.
           model.included = stripe.live?.plan ? planMau(stripe.live.plan) : TRIAL_MAU;
           await consumeOverage({ db, catalog, orgId: org.id, now });

@@ -61,6 +61,31 @@ export async function findCustomerId(db: Kysely<Schema>, orgId: string): Promise
   return row?.customer_id;
 }
 
+/**
+ * The organization's customer and how many syncs from Stripe have committed for it; a sync that
+ * finds the count changed under the lock read Stripe before another sync's write.
+ */
+export async function findCustomerSync(
+  db: Kysely<Schema>,
+  orgId: string,
+): Promise<{ customerId: string; version: bigint } | undefined> {
+  const row = await db
+    .selectFrom("stripe_customers")
+    .select(["customer_id", "synced_version"])
+    .where("org_id", "=", orgId)
+    .executeTakeFirst();
+  return row && { customerId: row.customer_id, version: row.synced_version };
+}
+
+/** Counts one more sync from Stripe; run under the organization's lock. */
+export async function countCustomerSync(db: Kysely<Schema>, orgId: string): Promise<void> {
+  await db
+    .updateTable("stripe_customers")
+    .set((eb) => ({ synced_version: eb("synced_version", "+", 1n) }))
+    .where("org_id", "=", orgId)
+    .execute();
+}
+
 export async function findOrgOfCustomer(db: Kysely<Schema>, customerId: string): Promise<string | undefined> {
   const row = await db
     .selectFrom("stripe_customers")

@@ -1,15 +1,10 @@
 import type { Kysely } from "kysely";
-import type { Logger } from "pino";
-import { findOrg, lockOrg } from "../db/orgRepo.js";
+import { findOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { findCustomerId, saveCustomerId } from "../db/subscriptionRepo.js";
-import { inTransaction } from "../db/transaction.js";
 import { findUserById } from "../db/userRepo.js";
-import type { Catalog } from "../domain/catalog.js";
 import { AppError } from "../domain/errors.js";
-import type { SubscriptionRecord } from "../domain/subscriptions.js";
 import type { StripeGateway } from "../stripe/gateway.js";
-import { syncOrgSubscription } from "./syncOrgSubscription.js";
 
 /**
  * The organization's Stripe customer, created on first need; one per organization. Its email is
@@ -35,26 +30,4 @@ export async function ensureStripeCustomer({
   if (!email) throw new AppError("not_found", "user not found");
   const customerId = await stripe.createCustomer({ orgId, name: org.name, email, country: org.country });
   return saveCustomerId(db, { orgId, customerId });
-}
-
-/** Re-reads the organization's subscription from Stripe under its lock; see `syncOrgSubscription`. */
-export async function refreshSubscription({
-  db,
-  stripe,
-  catalog,
-  orgId,
-  now,
-  logger,
-}: {
-  db: Kysely<Schema>;
-  stripe: StripeGateway;
-  catalog: Catalog;
-  orgId: string;
-  now: Date;
-  logger?: Pick<Logger, "warn" | "error"> | undefined;
-}): Promise<SubscriptionRecord | null> {
-  return inTransaction(db, async (tx) => {
-    await lockOrg(tx, orgId);
-    return syncOrgSubscription({ tx, stripe, catalog, orgId, now, logger });
-  });
 }

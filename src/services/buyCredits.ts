@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { recordCreditPaymentMismatch } from "../db/creditPaymentMismatchRepo.js";
@@ -16,7 +17,10 @@ import type { CreditCheckoutFacts, StripeGateway } from "../stripe/gateway.js";
 import { ensureStripeCustomer } from "./billingAccount.js";
 import { defaultGrantExpiry } from "./creditGrants.js";
 
-/** Opens Stripe Checkout (payment mode) for `credits` credits; the buyer may change the quantity there. */
+/**
+ * Opens Stripe Checkout (payment mode) for `credits` credits; the buyer may change the quantity
+ * there. The session is created first (an idempotent call), then recorded.
+ */
 export async function startCreditCheckout({
   db,
   stripe,
@@ -47,6 +51,7 @@ export async function startCreditCheckout({
     maxCredits: MAX_CREDITS,
     successUrl: `${page}&checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     cancelUrl: `${page}&checkout=canceled`,
+    idempotencyKey: `checkout-${randomUUID()}`,
   });
   await insertCheckoutSession(db, {
     orgId,
@@ -69,9 +74,10 @@ export type Fulfilment =
  * Grants the credits a paid Checkout Session bought, once per session however many times and
  * however concurrently it runs (the webhook and the browser's return both call it): the
  * session id keys the ledger operation. Idempotent and convergent. The session is re-read from
- * Stripe; quantity, unit price, currency and amounts must agree with what Meterline asked
- * (`checkCreditPayment`), or nothing is granted: the session is recorded, logged as an error and
- * emailed to support, once, and answered `needs_support` every time.
+ * Stripe first, outside any transaction; quantity, unit price, currency and amounts must agree
+ * with what Meterline asked (`checkCreditPayment`), or nothing is granted: the session is
+ * recorded, logged as an error and emailed to support, once, and answered `needs_support` every
+ * time.
  */
 export async function fulfillCreditPurchase({
   db,
@@ -92,8 +98,26 @@ export async function fulfillCreditPurchase({
   /** Told of a payment that needs support. */
   supportEmail: string;
   now: Date;
-  logger?: Pick<Logger, "warn" | "error"> | undefined;
+  logger?: Pick<Logger, "error"> | undefined;
 }): Promise<Fulfilment> {
+  const session = await readCreditPurchase({ stripe, orgId, sessionId });
+  const { fulfilment, alert } = await inTransaction(db, (tx) =>
+    recordCreditPurchase({ tx, catalog, orgId, session, supportEmail, now }),
+  );
+  if (alert) logger?.error(alert, CREDIT_PAYMENT_MISMATCH);
+  return fulfilment;
+}
+
+/** The credit purchase a Checkout Session is, as Stripe has it now; refused if it is none. */
+export async function readCreditPurchase({
+  stripe,
+  orgId,
+  sessionId,
+}: {
+  stripe: Pick<StripeGateway, "retrieveCreditCheckout">;
+  orgId: string;
+  sessionId: string;
+}): Promise<CreditCheckoutFacts> {
   const session = await stripe.retrieveCreditCheckout(sessionId);
   if (!session || session.orgId !== orgId) {
     throw new AppError("not_found", `Checkout Session ${sessionId} not found for this organization`);
@@ -101,84 +125,125 @@ export async function fulfillCreditPurchase({
   if (session.mode !== "payment" || session.purpose !== "credits") {
     throw new AppError("invalid_request", `session_id: ${sessionId} is not a credit purchase`);
   }
-  if (session.status !== "complete" || session.paymentStatus !== "paid") return { status: "pending" };
+  return session;
+}
+
+/** Logged, with the facts of the session, when a mismatched payment is first recorded. */
+export const CREDIT_PAYMENT_MISMATCH =
+  "paid credit checkout does not match what was asked: nothing granted, support emailed";
+
+/**
+ * Writes what a credit purchase read from Stripe (`readCreditPurchase`) comes to, in the
+ * caller's transaction: the grant, or the mismatch held for support. `alert` is what to log once
+ * the transaction commits, the first time a mismatch is recorded.
+ */
+export async function recordCreditPurchase({
+  tx,
+  catalog,
+  orgId,
+  session,
+  supportEmail,
+  now,
+}: {
+  tx: Kysely<Schema>;
+  catalog: Catalog;
+  orgId: string;
+  session: CreditCheckoutFacts;
+  supportEmail: string;
+  now: Date;
+}): Promise<{ fulfilment: Fulfilment; alert: Record<string, unknown> | null }> {
+  if (session.status !== "complete" || session.paymentStatus !== "paid") {
+    return { fulfilment: { status: "pending" }, alert: null };
+  }
   const check = checkCreditPayment({ paid: session, currency: catalog.currency });
   if (!check.matches) {
-    await holdForSupport({
-      db,
+    const first = await holdForSupport({
+      tx,
       orgId,
       session,
       check,
       currency: catalog.currency,
       supportEmail,
       now,
-      logger,
     });
-    return { status: "needs_support", problem: check.problem };
+    return {
+      fulfilment: { status: "needs_support", problem: check.problem },
+      alert: first
+        ? {
+            org_id: orgId,
+            session: session.id,
+            asked_subtotal_cents: check.askedSubtotalCents,
+            paid_subtotal_cents: session.amountSubtotal,
+            paid_total_cents: session.amountTotal,
+            paid_quantity: session.quantity,
+            problem: check.problem,
+          }
+        : null,
+    };
   }
+  const sessionId = session.id;
   const quantity = check.credits;
   const credits = BigInt(quantity) * MICROS_PER_CREDIT;
   const expiresAt = defaultGrantExpiry(now);
-  return inTransaction(db, async (tx) => {
-    const { posted, entries } = await postOperation(tx, {
+  const { posted, entries } = await postOperation(tx, {
+    orgId,
+    operationKey: `purchase:${sessionId}`,
+    newGrant: {
+      source: "purchase",
+      amount: credits,
+      expiresAt,
+      note: `Checkout ${sessionId}`,
+      paymentIntentId: session.paymentIntentId,
+    },
+    entries: [
+      { type: "purchase", amount: credits, grantId: "new", description: `Bought ${quantity} credits` },
+    ],
+    now,
+  });
+  await closeCheckoutSession(tx, { orgId, sessionId, status: "complete" });
+  if (posted) {
+    const subtotal = Number(session.amountSubtotal ?? 0);
+    const total = Number(session.amountTotal ?? subtotal);
+    await queueEmail(tx, {
       orgId,
-      operationKey: `purchase:${sessionId}`,
-      newGrant: {
-        source: "purchase",
-        amount: credits,
-        expiresAt,
-        note: `Checkout ${sessionId}`,
-        paymentIntentId: session.paymentIntentId,
+      dedupeKey: `purchase_receipt:${sessionId}`,
+      facts: {
+        kind: "purchase_receipt",
+        org_name: (await findOrg(tx, orgId))?.name ?? orgId,
+        credits: formatCredits(credits),
+        subtotal_cents: subtotal,
+        tax_cents: total - subtotal,
+        total_cents: total,
+        currency: session.currency ?? catalog.currency,
+        expires_at: expiresAt.toISOString(),
       },
-      entries: [
-        { type: "purchase", amount: credits, grantId: "new", description: `Bought ${quantity} credits` },
-      ],
       now,
     });
-    await closeCheckoutSession(tx, { orgId, sessionId, status: "complete" });
-    if (posted) {
-      const subtotal = Number(session.amountSubtotal ?? 0);
-      const total = Number(session.amountTotal ?? subtotal);
-      await queueEmail(tx, {
-        orgId,
-        dedupeKey: `purchase_receipt:${sessionId}`,
-        facts: {
-          kind: "purchase_receipt",
-          org_name: (await findOrg(tx, orgId))?.name ?? orgId,
-          credits: formatCredits(credits),
-          subtotal_cents: subtotal,
-          tax_cents: total - subtotal,
-          total_cents: total,
-          currency: session.currency ?? catalog.currency,
-          expires_at: expiresAt.toISOString(),
-        },
-        now,
-      });
-    }
-    return {
-      status: posted ? ("granted" as const) : ("already_granted" as const),
+  }
+  return {
+    fulfilment: {
+      status: posted ? "granted" : "already_granted",
       credits,
       grantId: entries[0]?.grant_id ?? null,
-    };
-  });
+    },
+    alert: null,
+  };
 }
 
 /**
  * Records a paid session whose amounts are not what Meterline asked, grants nothing, and tells
- * support, once per session: whoever records it (the webhook or the browser's return) logs the
- * alert and queues the email.
+ * support, once per session: answers whether this was the first time it was recorded.
  */
 async function holdForSupport({
-  db,
+  tx,
   orgId,
   session,
   check,
   currency,
   supportEmail,
   now,
-  logger,
 }: {
-  db: Kysely<Schema>;
+  tx: Kysely<Schema>;
   orgId: string;
   session: CreditCheckoutFacts;
   check: Extract<CreditPaymentCheck, { matches: false }>;
@@ -186,56 +251,39 @@ async function holdForSupport({
   currency: string;
   supportEmail: string;
   now: Date;
-  logger?: Pick<Logger, "error"> | undefined;
-}): Promise<void> {
+}): Promise<boolean> {
   const big = (amount: number | null) => (amount === null ? null : BigInt(amount));
-  const recorded = await inTransaction(db, async (tx) => {
-    const first = await recordCreditPaymentMismatch(tx, {
+  const first = await recordCreditPaymentMismatch(tx, {
+    org_id: orgId,
+    session_id: session.id,
+    payment_intent_id: session.paymentIntentId,
+    asked_subtotal_cents: big(check.askedSubtotalCents),
+    asked_currency: currency,
+    paid_quantity: big(session.quantity),
+    paid_unit_amount_cents: big(session.unitAmount),
+    paid_subtotal_cents: big(session.amountSubtotal),
+    paid_total_cents: big(session.amountTotal),
+    paid_currency: session.currency,
+    problem: check.problem,
+    created_at: now,
+  });
+  await closeCheckoutSession(tx, { orgId, sessionId: session.id, status: "complete" });
+  if (!first) return false;
+  await queueEmail(tx, {
+    orgId,
+    dedupeKey: `credit_payment_mismatch:${session.id}`,
+    facts: {
+      kind: "credit_payment_mismatch",
+      org_name: (await findOrg(tx, orgId))?.name ?? orgId,
       org_id: orgId,
       session_id: session.id,
       payment_intent_id: session.paymentIntentId,
-      asked_subtotal_cents: big(check.askedSubtotalCents),
-      asked_currency: currency,
-      paid_quantity: big(session.quantity),
-      paid_unit_amount_cents: big(session.unitAmount),
-      paid_subtotal_cents: big(session.amountSubtotal),
-      paid_total_cents: big(session.amountTotal),
-      paid_currency: session.currency,
+      asked: check.asked,
+      paid: check.paid,
       problem: check.problem,
-      created_at: now,
-    });
-    await closeCheckoutSession(tx, { orgId, sessionId: session.id, status: "complete" });
-    if (!first) return false;
-    await queueEmail(tx, {
-      orgId,
-      dedupeKey: `credit_payment_mismatch:${session.id}`,
-      facts: {
-        kind: "credit_payment_mismatch",
-        org_name: (await findOrg(tx, orgId))?.name ?? orgId,
-        org_id: orgId,
-        session_id: session.id,
-        payment_intent_id: session.paymentIntentId,
-        asked: check.asked,
-        paid: check.paid,
-        problem: check.problem,
-      },
-      to: [supportEmail],
-      now,
-    });
-    return true;
+    },
+    to: [supportEmail],
+    now,
   });
-  if (recorded) {
-    logger?.error(
-      {
-        org_id: orgId,
-        session: session.id,
-        asked_subtotal_cents: check.askedSubtotalCents,
-        paid_subtotal_cents: session.amountSubtotal,
-        paid_total_cents: session.amountTotal,
-        paid_quantity: session.quantity,
-        problem: check.problem,
-      },
-      "paid credit checkout does not match what was asked: nothing granted, support emailed",
-    );
-  }
+  return true;
 }

@@ -5,7 +5,7 @@ import type { Catalog, Interval, Plan } from "../domain/catalog.js";
 import { AppError } from "../domain/errors.js";
 import { isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
 import type { StripeGateway } from "../stripe/gateway.js";
-import { refreshSubscription } from "./billingAccount.js";
+import { refreshSubscription } from "./syncOrgSubscription.js";
 import { stripePriceFor } from "./syncStripeCatalog.js";
 
 /**

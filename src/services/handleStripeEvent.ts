@@ -1,16 +1,27 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { findOrg, lockOrg } from "../db/orgRepo.js";
+import { findOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { claimStripeEvent, isStripeEventProcessed } from "../db/stripeRepo.js";
-import { closeCheckoutSession, findOrgOfCustomer, saveCustomerId } from "../db/subscriptionRepo.js";
+import { closeCheckoutSession, findOrgOfCustomer } from "../db/subscriptionRepo.js";
 import { inTransaction } from "../db/transaction.js";
 import type { Catalog } from "../domain/catalog.js";
-import { idOf, type StripeGateway } from "../stripe/gateway.js";
-import { fulfillCreditPurchase } from "./buyCredits.js";
-import { refundCredits } from "./refundCredits.js";
-import { syncOrgSubscription } from "./syncOrgSubscription.js";
+import {
+  type ChargeFacts,
+  type CheckoutSessionFacts,
+  type CreditCheckoutFacts,
+  idOf,
+  type StripeGateway,
+} from "../stripe/gateway.js";
+import { CREDIT_PAYMENT_MISMATCH, readCreditPurchase, recordCreditPurchase } from "./buyCredits.js";
+import { takeBackRefund } from "./refundCredits.js";
+import {
+  applySubscriptions,
+  convergeWithStripe,
+  readSubscriptions,
+  type SubscriptionsRead,
+} from "./syncOrgSubscription.js";
 
 const reference = z.union([z.string(), z.object({ id: z.string() })]).nullish();
 
@@ -52,11 +63,21 @@ const checkoutEvents = new Set([
   "checkout.session.expired",
 ]);
 
+/** What Stripe says now of what an event concerns, read before any transaction. */
+type EventFacts =
+  | { kind: "refund"; charge: ChargeFacts; subscriptions?: undefined }
+  | { kind: "credit_purchase"; session: CreditCheckoutFacts; subscriptions?: undefined }
+  | { kind: "checkout"; session: CheckoutSessionFacts; subscriptions?: SubscriptionsRead | undefined }
+  | { kind: "subscription"; subscriptions: SubscriptionsRead }
+  | { kind: "nothing"; subscriptions?: undefined };
+
 /**
- * Applies one verified Stripe event, once forever: its id is claimed in the transaction that
- * applies it, under the organization's lock, so duplicates, retries and concurrent deliveries are
- * no-ops. Subscription state is never taken from the payload: it is re-read from Stripe and
- * converged (`syncOrgSubscription`), which makes late and reordered events harmless.
+ * Applies one verified Stripe event, once forever. What the event concerns is read from Stripe
+ * first, outside any transaction (subscription state is never taken from the payload, which
+ * makes late and reordered events harmless); then one short transaction takes the
+ * organization's lock, claims the event id and writes. Duplicates, retries and concurrent
+ * deliveries are no-ops; a sync that committed meanwhile makes it read Stripe again
+ * (`convergeWithStripe`).
  */
 export async function handleStripeEvent({
   db,
@@ -77,72 +98,118 @@ export async function handleStripeEvent({
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<EventOutcome> {
   if (await isStripeEventProcessed(db, event.id)) return "duplicate";
-  const object = event.data.object;
-  const orgId = await orgOfEvent(db, event);
-  return inTransaction(db, async (tx) => {
-    if (orgId) await lockOrg(tx, orgId);
-    const claimed = await claimStripeEvent(tx, {
+  const claim = (tx: Kysely<Schema>, orgId: string | null) =>
+    claimStripeEvent(tx, {
       eventId: event.id,
       type: event.type,
       orgId,
       createdAt: new Date(event.created * 1000),
     });
-    if (!claimed) return "duplicate";
-    if (!orgId) return "processed";
+  const orgId = await orgOfEvent(db, event);
+  if (!orgId) return (await inTransaction(db, (tx) => claim(tx, null))) ? "processed" : "duplicate";
 
-    if (event.type === "charge.refunded" && object.id) {
-      await refundCredits({ db: tx, stripe, orgId, chargeId: object.id, now, logger });
-    } else if (checkoutEvents.has(event.type) && object.id) {
-      await applyCheckout({ tx, stripe, catalog, orgId, sessionId: object.id, supportEmail, now, logger });
-    } else if (
-      subscriptionEvents.has(event.type) ||
-      (invoiceEvents.has(event.type) && invoiceSubscription(event))
-    ) {
-      // An invoice without a subscription is a credit purchase: it never touches the plan.
-      await syncOrgSubscription({ tx, stripe, catalog, orgId, now, logger });
-    }
-    return "processed";
+  const { outcome, alert } = await convergeWithStripe({
+    db,
+    orgId,
+    read: () => readEventFacts({ db, stripe, orgId, event, logger }),
+    apply: async (tx, facts) => {
+      if (!(await claim(tx, orgId))) return { outcome: "duplicate" as const, alert: null };
+      const alert = await applyEventFacts({ tx, facts, catalog, orgId, supportEmail, now, logger });
+      return { outcome: "processed" as const, alert };
+    },
   });
+  if (alert) logger?.error(alert, CREDIT_PAYMENT_MISMATCH);
+  return outcome;
 }
 
-async function applyCheckout({
-  tx,
+async function readEventFacts({
+  db,
   stripe,
+  orgId,
+  event,
+  logger,
+}: {
+  db: Kysely<Schema>;
+  stripe: StripeGateway;
+  orgId: string;
+  event: StripeEvent;
+  logger?: Pick<Logger, "warn"> | undefined;
+}): Promise<EventFacts> {
+  const object = event.data.object;
+  if (event.type === "charge.refunded" && object.id) {
+    return { kind: "refund", charge: await stripe.retrieveCharge(object.id) };
+  }
+  if (checkoutEvents.has(event.type) && object.id) {
+    const session = await stripe.retrieveCheckout(object.id);
+    if (session.orgId !== orgId) {
+      logger?.warn(
+        { org_id: orgId, session: session.id },
+        "checkout session belongs to another organization",
+      );
+      return { kind: "nothing" };
+    }
+    if (session.mode === "payment" && session.status === "complete") {
+      return {
+        kind: "credit_purchase",
+        session: await readCreditPurchase({ stripe, orgId, sessionId: session.id }),
+      };
+    }
+    if (session.mode !== "subscription" || session.status !== "complete")
+      return { kind: "checkout", session };
+    const subscriptions = await readSubscriptions({ db, stripe, orgId, customerId: session.customerId });
+    return { kind: "checkout", session, subscriptions };
+  }
+  // An invoice without a subscription is a credit purchase: it never touches the plan.
+  if (subscriptionEvents.has(event.type) || (invoiceEvents.has(event.type) && invoiceSubscription(event))) {
+    return { kind: "subscription", subscriptions: await readSubscriptions({ db, stripe, orgId }) };
+  }
+  return { kind: "nothing" };
+}
+
+/** Writes what `readEventFacts` found; answers what to log once it commits, if anything. */
+async function applyEventFacts({
+  tx,
+  facts,
   catalog,
   orgId,
-  sessionId,
   supportEmail,
   now,
   logger,
 }: {
   tx: Kysely<Schema>;
-  stripe: StripeGateway;
+  facts: EventFacts;
   catalog: Catalog;
   orgId: string;
-  sessionId: string;
   supportEmail: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
-}): Promise<void> {
-  const session = await stripe.retrieveCheckout(sessionId);
-  if (session.orgId !== orgId) {
-    logger?.warn({ org_id: orgId, session: sessionId }, "checkout session belongs to another organization");
-    return;
+}): Promise<Record<string, unknown> | null> {
+  switch (facts.kind) {
+    case "refund":
+      await takeBackRefund({ tx, orgId, charge: facts.charge, now, logger });
+      return null;
+    case "credit_purchase":
+      // Granted once, whether this or the browser's return comes first. One paid for other
+      // amounts than asked is held for support and answered like any other event, so Stripe
+      // does not retry it for days.
+      return (await recordCreditPurchase({ tx, catalog, orgId, session: facts.session, supportEmail, now }))
+        .alert;
+    case "checkout": {
+      const { status } = facts.session;
+      if (status === "complete" || status === "expired") {
+        await closeCheckoutSession(tx, { orgId, sessionId: facts.session.id, status });
+      }
+      if (facts.subscriptions) {
+        await applySubscriptions({ tx, read: facts.subscriptions, catalog, orgId, now, logger });
+      }
+      return null;
+    }
+    case "subscription":
+      await applySubscriptions({ tx, read: facts.subscriptions, catalog, orgId, now, logger });
+      return null;
+    case "nothing":
+      return null;
   }
-  if (session.mode === "payment" && session.status === "complete") {
-    // A credit purchase: granted once, whether this or the browser's return comes first. It
-    // takes the credit lock before touching the session's row, as the browser's return does.
-    // One paid for other amounts than asked is held for support and answered like any other
-    // event, so Stripe does not retry it for days.
-    await fulfillCreditPurchase({ db: tx, stripe, catalog, orgId, sessionId, supportEmail, now, logger });
-    return;
-  }
-  if (session.status === "complete" || session.status === "expired") {
-    await closeCheckoutSession(tx, { orgId, sessionId, status: session.status });
-  }
-  if (session.mode !== "subscription" || session.status !== "complete") return;
-  if (session.customerId) await saveCustomerId(tx, { orgId, customerId: session.customerId });
-  await syncOrgSubscription({ tx, stripe, catalog, orgId, now, logger });
 }
 
 function invoiceSubscription(event: StripeEvent): string | null {

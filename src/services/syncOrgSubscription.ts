@@ -1,45 +1,151 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { queueEmail } from "../db/emailRepo.js";
-import { cycleScheduleOf, findOrg, type OrgRow, saveCycleSchedule } from "../db/orgRepo.js";
+import { cycleScheduleOf, findOrg, lockOrg, type OrgRow, saveCycleSchedule } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
-import { findCustomerId, findSubscription, saveSubscription } from "../db/subscriptionRepo.js";
+import {
+  countCustomerSync,
+  findCustomerSync,
+  findSubscription,
+  saveCustomerId,
+  saveSubscription,
+} from "../db/subscriptionRepo.js";
+import { inTransaction } from "../db/transaction.js";
 import { type Catalog, findPlan } from "../domain/catalog.js";
 import { moveAnchor } from "../domain/cycles.js";
 import { subscriptionNotices } from "../domain/emails.js";
+import { AppError } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
 import { anchorDayOf, isLive, type SubscriptionRecord } from "../domain/subscriptions.js";
 import type { StripeGateway, StripeSubscriptionFacts } from "../stripe/gateway.js";
 
 /**
- * Brings the organization's subscription in line with Stripe. Idempotent and convergent: it
- * trusts no event payload, re-reads every subscription of the organization's customer and
- * stores the one that counts (the newest live one, else the newest), so any number of
- * deliveries, in any order, leave the same state as the last read of Stripe.
- *
- * Run it inside a transaction that holds the organization's lock (`lockOrg`): two syncs of one
- * organization then take turns, and the later read is the one that stays.
+ * What Stripe said of an organization's subscriptions, read outside any transaction, and the
+ * count of syncs committed when the read began (null: no customer was recorded yet).
  */
-export async function syncOrgSubscription({
-  tx,
+export interface SubscriptionsRead {
+  customerId: string | null;
+  version: bigint | null;
+  subscriptions: StripeSubscriptionFacts[];
+}
+
+/**
+ * Reads the subscriptions of the organization's customer from Stripe. `customerId` names the
+ * customer when none is recorded yet (a Checkout Session's, for its first subscription).
+ */
+export async function readSubscriptions({
+  db,
+  stripe,
+  orgId,
+  customerId,
+}: {
+  db: Kysely<Schema>;
+  stripe: Pick<StripeGateway, "listSubscriptions">;
+  orgId: string;
+  customerId?: string | null | undefined;
+}): Promise<SubscriptionsRead> {
+  const recorded = await findCustomerSync(db, orgId);
+  const customer = recorded?.customerId ?? customerId ?? null;
+  return {
+    customerId: customer,
+    version: recorded?.version ?? null,
+    subscriptions: customer ? await stripe.listSubscriptions(customer) : [],
+  };
+}
+
+/**
+ * Runs `apply` on what `read` found, in one short transaction under the organization's lock,
+ * never with a Stripe call inside. If a sync of the subscription committed after the read began
+ * (its `subscriptions` are then stale), the transaction writes nothing and Stripe is read again:
+ * the last read to commit is always one that began after every earlier commit.
+ */
+export async function convergeWithStripe<Facts extends { subscriptions?: SubscriptionsRead | undefined }, T>({
+  db,
+  orgId,
+  read,
+  apply,
+}: {
+  db: Kysely<Schema>;
+  orgId: string;
+  read: () => Promise<Facts>;
+  apply: (tx: Kysely<Schema>, facts: Facts) => Promise<T>;
+}): Promise<T> {
+  for (let attempt = 1; attempt <= MAX_READS; attempt++) {
+    const facts = await read();
+    const outcome = await inTransaction(db, async (tx) => {
+      await lockOrg(tx, orgId);
+      if (facts.subscriptions && !(await isCurrent(tx, orgId, facts.subscriptions))) return MOVED;
+      return { value: await apply(tx, facts) };
+    });
+    if (outcome !== MOVED) return outcome.value;
+  }
+  throw new AppError(
+    "unavailable",
+    "The subscription kept changing while it was read from Stripe; try again",
+  );
+}
+
+const MAX_READS = 5;
+const MOVED = Symbol("moved");
+
+async function isCurrent(tx: Kysely<Schema>, orgId: string, read: SubscriptionsRead): Promise<boolean> {
+  return ((await findCustomerSync(tx, orgId))?.version ?? null) === read.version;
+}
+
+/** Re-reads the organization's subscription from Stripe and stores it; see `applySubscriptions`. */
+export async function refreshSubscription({
+  db,
   stripe,
   catalog,
   orgId,
   now,
   logger,
 }: {
-  tx: Kysely<Schema>;
+  db: Kysely<Schema>;
   stripe: Pick<StripeGateway, "listSubscriptions">;
   catalog: Catalog;
   orgId: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord | null> {
+  return convergeWithStripe({
+    db,
+    orgId,
+    read: async () => ({ subscriptions: await readSubscriptions({ db, stripe, orgId }) }),
+    apply: (tx, { subscriptions }) =>
+      applySubscriptions({ tx, read: subscriptions, catalog, orgId, now, logger }),
+  });
+}
+
+/**
+ * Brings the organization's subscription in line with what Stripe said. Idempotent and
+ * convergent: it trusts no event payload, takes every subscription of the organization's
+ * customer and stores the one that counts (the newest live one, else the newest), so any number
+ * of deliveries, in any order, leave the same state as the last read of Stripe.
+ *
+ * Run it through `convergeWithStripe`, which holds the organization's lock and makes sure no
+ * newer read committed since `read` began.
+ */
+export async function applySubscriptions({
+  tx,
+  read,
+  catalog,
+  orgId,
+  now,
+  logger,
+}: {
+  tx: Kysely<Schema>;
+  read: SubscriptionsRead;
+  catalog: Catalog;
+  orgId: string;
+  now: Date;
+  logger?: Pick<Logger, "warn" | "error"> | undefined;
+}): Promise<SubscriptionRecord | null> {
   const existing = (await findSubscription(tx, orgId)) ?? null;
-  const customerId = await findCustomerId(tx, orgId);
-  if (!customerId) return existing;
-  const all = await stripe.listSubscriptions(customerId);
-  const ours = all.filter((subscription) => {
+  if (!read.customerId) return existing;
+  await saveCustomerId(tx, { orgId, customerId: read.customerId });
+  await countCustomerSync(tx, orgId);
+  const ours = read.subscriptions.filter((subscription) => {
     if (subscription.plan !== null && subscription.interval !== null) return true;
     logger?.warn(
       { org_id: orgId, subscription: subscription.id },

@@ -1,6 +1,7 @@
 import Stripe from "stripe";
 import type { Interval } from "../domain/catalog.js";
 import { AppError } from "../domain/errors.js";
+import { sha256Hex } from "../domain/sha256.js";
 import type { StripeSubscriptionStatus } from "../domain/subscriptions.js";
 
 /** A subscription as Meterline needs it, read from Stripe. */
@@ -189,6 +190,7 @@ export class StripeGateway {
     maxCredits,
     successUrl,
     cancelUrl,
+    idempotencyKey,
   }: {
     customerId: string;
     orgId: string;
@@ -197,25 +199,30 @@ export class StripeGateway {
     maxCredits: number;
     successUrl: string;
     cancelUrl: string;
+    /** Names this attempt: a retry of it gets the same session. */
+    idempotencyKey: string;
   }): Promise<{ id: string; url: string }> {
     return reach(async () => {
-      const session = await this.sdk.checkout.sessions.create({
-        mode: "payment",
-        customer: customerId,
-        client_reference_id: orgId,
-        line_items: [
-          {
-            price: priceId,
-            quantity: credits,
-            adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
-          },
-        ],
-        automatic_tax: { enabled: true },
-        success_url: successUrl,
-        cancel_url: cancelUrl,
-        metadata: { org_id: orgId, purpose: "credits" },
-        payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
-      });
+      const session = await this.sdk.checkout.sessions.create(
+        {
+          mode: "payment",
+          customer: customerId,
+          client_reference_id: orgId,
+          line_items: [
+            {
+              price: priceId,
+              quantity: credits,
+              adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
+            },
+          ],
+          automatic_tax: { enabled: true },
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+          metadata: { org_id: orgId, purpose: "credits" },
+          payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
+        },
+        { idempotencyKey },
+      );
       if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
       return { id: session.id, url: session.url };
     });
@@ -268,7 +275,10 @@ export class StripeGateway {
     await reach(() => this.sdk.prices.update(priceId, { active: false }));
   }
 
-  /** One customer per organization: the idempotency key makes a retried or raced create return the first. */
+  /**
+   * One customer per organization: the idempotency key (the organization and the details sent)
+   * makes a retried or raced create with the same details return the first customer.
+   */
   async createCustomer({
     orgId,
     name,
@@ -288,7 +298,9 @@ export class StripeGateway {
           metadata: { org_id: orgId },
           ...(country ? { address: { country } } : {}),
         },
-        { idempotencyKey: `customer-${orgId}` },
+        {
+          idempotencyKey: `customer-${orgId}-${sha256Hex(JSON.stringify([name, email, country])).slice(0, 16)}`,
+        },
       );
       return customer.id;
     });
@@ -302,6 +314,7 @@ export class StripeGateway {
     interval,
     successUrl,
     cancelUrl,
+    idempotencyKey,
   }: {
     customerId: string;
     orgId: string;
@@ -310,18 +323,23 @@ export class StripeGateway {
     interval: Interval;
     successUrl: string;
     cancelUrl: string;
+    /** Names this attempt: a retry of it gets the same session. */
+    idempotencyKey: string;
   }): Promise<{ id: string; url: string }> {
     return reach(async () => {
-      const session = await this.sdk.checkout.sessions.create({
-        mode: "subscription",
-        customer: customerId,
-        client_reference_id: orgId,
-        line_items: [{ price: priceId, quantity: 1 }],
-        success_url: successUrl,
-        cancel_url: cancelUrl,
-        metadata: { org_id: orgId, plan, interval },
-        subscription_data: { metadata: { org_id: orgId } },
-      });
+      const session = await this.sdk.checkout.sessions.create(
+        {
+          mode: "subscription",
+          customer: customerId,
+          client_reference_id: orgId,
+          line_items: [{ price: priceId, quantity: 1 }],
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+          metadata: { org_id: orgId, plan, interval },
+          subscription_data: { metadata: { org_id: orgId } },
+        },
+        { idempotencyKey },
+      );
       if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
       return { id: session.id, url: session.url };
     });
