@@ -690,11 +690,11 @@ describe("the authorization table", () => {
     }
   });
 
-  it("agrees with the routes table of the README on who may call each route", () => {
+  it("agrees with the routes table of docs/api.md on who may call each route", () => {
     const readme = readmeRoutes();
     for (const [name, row] of Object.entries(table)) {
       const who = readme.get(name);
-      expect(who, `${name} is missing from the README's routes table`).toBeDefined();
+      expect(who, `${name} is missing from the routes table of docs/api.md`).toBeDefined();
       const documented = allowedByReadme(who ?? "");
       const inTable = row.auth === "public" ? "public" : [...row.allowed].sort();
       expect(documented === "public" ? documented : [...documented].sort(), name).toEqual(inTable);
@@ -702,10 +702,10 @@ describe("the authorization table", () => {
   });
 });
 
-/** The README's API table: route name (as in the OpenAPI document) → its "who" column. */
+/** The routes table of docs/api.md: route name (as in the OpenAPI document) → its "who" column. */
 function readmeRoutes(): Map<string, string> {
-  const text = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-  const start = text.indexOf("\n## API\n");
+  const text = readFileSync(new URL("../../docs/api.md", import.meta.url), "utf8");
+  const start = text.indexOf("\n## Routes\n");
   const section = text.slice(start, text.indexOf("\n## ", start + 1));
   const routes = new Map<string, string>();
   for (const line of section.split("\n")) {
@@ -740,7 +740,7 @@ function allowedByReadme(who: string): readonly Caller[] | "public" {
     return key[1] ? platform : ["org key, right scope", ...platform];
   }
   const roles = who.split(", ").map((role) => role.replace(" ", "_"));
-  for (const role of roles) expect(ROLES, `unknown role "${role}" in the README`).toContain(role);
+  for (const role of roles) expect(ROLES, `unknown role "${role}" in docs/api.md`).toContain(role);
   return roles as Caller[];
 }
 
