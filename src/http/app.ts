@@ -18,6 +18,7 @@ import {
   registerJsonParser,
 } from "./errors.js";
 import { rateLimiters } from "./rateLimits.js";
+import { adminRoutes } from "./routes/admin.js";
 import { advisorRoutes } from "./routes/advisor.js";
 import { authRoutes } from "./routes/auth.js";
 import { consoleRoutes } from "./routes/console.js";
@@ -117,6 +118,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(entitlementRoutes, { deps, limiters });
     await api.register(planRoutes, { deps });
     await api.register(creditRoutes, { deps, limiters });
+    await api.register(adminRoutes, { deps });
     await api.register(emailRoutes, { deps });
     await api.register(subscriptionRoutes, { deps, limiters });
     await api.register(stripeWebhookRoutes, { deps });

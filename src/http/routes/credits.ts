@@ -1,72 +1,18 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { CreditEntryRow } from "../../db/creditRepo.js";
-import { billingUnits, tiersFile } from "../../domain/catalog.js";
 import { CREDIT_PRESETS, estimatePurchase, MAX_CREDITS, MIN_CREDITS } from "../../domain/creditPurchase.js";
 import { AppError } from "../../domain/errors.js";
-import { formatCredits, formatUsd, parseCredits } from "../../domain/money.js";
-import { plainText } from "../../domain/text.js";
-import { type Metric, metrics } from "../../domain/usageEvents.js";
+import { formatCredits, formatUsd } from "../../domain/money.js";
 import { fulfillCreditPurchase, startCreditCheckout } from "../../services/buyCredits.js";
-import { grantCredits, MAX_GRANT } from "../../services/creditGrants.js";
-import { type CreditPricing, readCreditPricing, setCreditPricing } from "../../services/creditPricing.js";
+import { readCreditPricing } from "../../services/creditPricing.js";
 import { getOrg } from "../../services/orgDirectory.js";
 import { readCreditEntries, readCredits } from "../../services/readCredits.js";
-import { keyAccess, orgAccess } from "../auth.js";
+import { orgAccess } from "../auth.js";
+import { creditLedgerCsv } from "../creditLedgerCsv.js";
+import { credits, entry, entryView, pricing, pricingView } from "../creditSchemas.js";
 import type { AppDeps } from "../deps.js";
 import { type RateLimiters, spendCheckout } from "../rateLimits.js";
 import { country, errorResponses, orgParams, timestamp } from "../schemas.js";
-
-const credits = z.string().describe('credits, a decimal string with six decimals: "12.500000"');
-
-const entry = z.object({
-  id: z.string(),
-  type: z.string(),
-  amount: credits.describe("signed: credits in are positive, out negative"),
-  balance_after: credits,
-  metric: z.string().nullable(),
-  quantity: z.string().nullable(),
-  grant_id: z.string().nullable(),
-  description: z.string(),
-  occurred_at: timestamp,
-});
-
-function entryView(row: CreditEntryRow): z.output<typeof entry> {
-  return {
-    id: row.id,
-    type: row.type,
-    amount: formatCredits(BigInt(row.amount)),
-    balance_after: formatCredits(BigInt(row.balance_after)),
-    metric: row.metric,
-    quantity: row.quantity,
-    grant_id: row.grant_id,
-    description: row.description,
-    occurred_at: row.occurred_at,
-  };
-}
-
-const pricing = z.record(
-  z.enum(metrics),
-  z.object({
-    unit: z.string(),
-    custom: z.boolean().describe("priced by the organization's own tiers rather than the catalog's"),
-    tiers: z.array(z.object({ up_to: z.number().int().nullable(), price: credits })),
-  }),
-);
-
-function pricingView({ tiers, custom }: CreditPricing): z.output<typeof pricing> {
-  const view = (metric: Metric) => ({
-    unit: billingUnits[metric],
-    custom: custom.includes(metric),
-    tiers: tiers[metric].map((tier) => ({ up_to: tier.upTo, price: formatCredits(tier.microsPerUnit) })),
-  });
-  return {
-    mau: view("mau"),
-    storage: view("storage"),
-    bandwidth: view("bandwidth"),
-    build_minutes: view("build_minutes"),
-  };
-}
 
 const page = z.strictObject({
   cursor: z
@@ -75,22 +21,6 @@ const page = z.strictObject({
     .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
-
-const amount = z
-  .union([
-    z.number().int().positive().max(100_000),
-    z
-      .string()
-      .refine((text) => parseCredits(text) !== null, "must be a decimal string with at most 6 decimals")
-      .refine(
-        (text) => {
-          const micros = parseCredits(text);
-          return micros === null || (micros > 0n && micros <= MAX_GRANT);
-        },
-        `must be more than 0 and at most ${formatCredits(MAX_GRANT)} credits`,
-      ),
-  ])
-  .transform((value) => parseCredits(String(value)) ?? 0n);
 
 export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: RateLimiters }> = async (
   app,
@@ -186,38 +116,11 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: Rate
     },
     async (request, reply) => {
       await orgAccess(request, deps, { orgId: request.params.org, permission: "billing:read" });
-      const lines = ["id,type,amount,balance_after,metric,quantity,grant_id,description,occurred_at"];
-      let cursor: string | null = null;
-      do {
-        const { items, nextCursor }: Awaited<ReturnType<typeof readCreditEntries>> = await readCreditEntries({
-          db,
-          orgId: request.params.org,
-          cursor,
-          limit: 500,
-        });
-        for (const row of items.map(entryView)) {
-          lines.push(
-            [
-              row.id,
-              row.type,
-              row.amount,
-              row.balance_after,
-              row.metric,
-              row.quantity,
-              row.grant_id,
-              row.description,
-              row.occurred_at.toISOString(),
-            ]
-              .map(csvField)
-              .join(","),
-          );
-        }
-        cursor = nextCursor;
-      } while (cursor);
+      const csv = await creditLedgerCsv({ db, orgId: request.params.org });
       return reply
         .type("text/csv; charset=utf-8")
         .header("content-disposition", `attachment; filename="credits-${request.params.org}.csv"`)
-        .send(`${lines.join("\n")}\n`);
+        .send(csv);
     },
   );
 
@@ -355,76 +258,4 @@ export const creditRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; limiters: Rate
       return { status: result.status, credits: formatCredits(result.credits), grant_id: result.grantId };
     },
   );
-
-  app.put(
-    "/v1/admin/orgs/:org/credits/pricing",
-    {
-      config: { auth: "key" },
-      schema: {
-        tags: ["credits"],
-        summary:
-          "Set an organization's own overage tiers (platform admin keys): metrics left out use the catalog's",
-        params: orgParams,
-        body: z.strictObject(
-          Object.fromEntries(metrics.map((metric) => [metric, tiersFile.optional()])) as Record<
-            Metric,
-            z.ZodOptional<typeof tiersFile>
-          >,
-        ),
-        response: { 200: pricing, ...errorResponses },
-      },
-    },
-    async (request) => {
-      keyAccess(request, { scope: "admin" });
-      const pricingNow = await setCreditPricing({
-        db,
-        catalog,
-        orgId: request.params.org,
-        overrides: request.body,
-      });
-      return pricingView(pricingNow);
-    },
-  );
-
-  app.post(
-    "/v1/admin/orgs/:org/credits/grants",
-    {
-      config: { auth: "key" },
-      schema: {
-        tags: ["credits"],
-        summary: "Grant credits by hand (platform admin keys); an Idempotency-Key header makes retries safe",
-        params: orgParams,
-        headers: z.object({ "idempotency-key": z.string().min(1).max(200).optional() }),
-        body: z.strictObject({
-          amount: amount.describe('credits: a whole number or a decimal string like "12.5"'),
-          expires_at: timestamp.optional().describe("defaults to 12 months from now"),
-          note: plainText({ max: 500 }),
-        }),
-        response: { 201: entry, 200: entry, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      keyAccess(request, { scope: "admin" });
-      const now = deps.clock.now();
-      const expiresAt = request.body.expires_at;
-      if (expiresAt && expiresAt <= now) {
-        throw new AppError("invalid_request", "body.expires_at: must be in the future");
-      }
-      const { posted, entry: row } = await grantCredits({
-        db,
-        orgId: request.params.org,
-        amount: request.body.amount,
-        expiresAt,
-        note: request.body.note,
-        idempotencyKey: request.headers["idempotency-key"],
-        now,
-      });
-      return reply.code(posted ? 201 : 200).send(entryView(row));
-    },
-  );
 };
-
-function csvField(value: string | null): string {
-  if (value === null) return "";
-  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
