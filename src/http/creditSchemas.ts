@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { CreditEntryRow } from "../db/creditRepo.js";
+import type { CreditEntryRow } from "../db/creditReads.js";
 import { billingUnits } from "../domain/catalog.js";
 import { formatCredits } from "../domain/money.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { recordCreditPaymentMismatch } from "../db/creditPaymentMismatchRepo.js";
-import { postOperation } from "../db/creditRepo.js";
+import { postOperation } from "../db/creditPosting.js";
 import { queueEmail } from "../db/emailRepo.js";
 import { findOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";

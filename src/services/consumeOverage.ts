@@ -1,12 +1,6 @@
 import type { Kysely } from "kysely";
-import {
-  addOverageCharged,
-  availableCredits,
-  lockAccount,
-  overageCharged,
-  postOperation,
-  spendableGrants,
-} from "../db/creditRepo.js";
+import { addOverageCharged, lockAccount, postOperation } from "../db/creditPosting.js";
+import { availableCredits, overageCharged, spendableGrants } from "../db/creditReads.js";
 import { queueEmail } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";

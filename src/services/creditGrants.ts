@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
-import { type CreditEntryRow, postOperation } from "../db/creditRepo.js";
+import { postOperation } from "../db/creditPosting.js";
+import type { CreditEntryRow } from "../db/creditReads.js";
 import { isForeignKeyViolation } from "../db/pgErrors.js";
 import type { Schema } from "../db/schema.js";
 import { AppError } from "../domain/errors.js";

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Db } from "../db/client.js";
-import { availableCredits } from "../db/creditRepo.js";
+import { availableCredits } from "../db/creditReads.js";
 import type { Schema } from "../db/schema.js";
 import { USAGE_CHANNEL } from "../db/usageAggregateRepo.js";
 import type { Catalog } from "../domain/catalog.js";

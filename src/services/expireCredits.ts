@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { Logger } from "pino";
-import { lockAccount, postOperation } from "../db/creditRepo.js";
+import { lockAccount, postOperation } from "../db/creditPosting.js";
 import { queueEmail } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";

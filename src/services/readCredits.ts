@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { type CreditEntryRow, creditFigures, listEntries } from "../db/creditRepo.js";
+import { type CreditEntryRow, creditFigures, listEntries } from "../db/creditReads.js";
 import type { Schema } from "../db/schema.js";
 import type { Catalog } from "../domain/catalog.js";
 import { readPlanStanding } from "./readPlanStanding.js";

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { lockAccount, postOperation, purchaseOfPayment } from "../db/creditRepo.js";
+import { lockAccount, postOperation } from "../db/creditPosting.js";
+import { purchaseOfPayment } from "../db/creditReads.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
 import { formatCents, formatCredits, minBig } from "../domain/money.js";

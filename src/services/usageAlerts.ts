@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { availableCredits } from "../db/creditRepo.js";
+import { availableCredits } from "../db/creditReads.js";
 import { queueEmail } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
 import { dayOf } from "../db/usageAggregateRepo.js";

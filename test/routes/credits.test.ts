@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { postOperation } from "../../src/db/creditRepo.js";
+import { postOperation } from "../../src/db/creditPosting.js";
 import { createApiKey } from "../../src/services/apiKeys.js";
 import { grantCredits } from "../../src/services/creditGrants.js";
 import { expireCredits } from "../../src/services/expireCredits.js";
