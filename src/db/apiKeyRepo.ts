@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { KEY_REVOKED_CHANNEL } from "./notifications.js";
 import type { ApiKeysTable, Schema } from "./schema.js";
 import { inTransaction } from "./transaction.js";
 
@@ -59,9 +60,6 @@ export async function listApiKeys(db: Kysely<Schema>, orgId: string): Promise<Ap
     .execute();
 }
 
-/** The channel that tells every API process a key was revoked, so none keeps honouring it. */
-export const KEYS_CHANNEL = "meterline_keys";
-
 export async function revokeApiKey(
   db: Kysely<Schema>,
   { orgId, id, now }: { orgId: string; id: string; now: Date },
@@ -74,7 +72,7 @@ export async function revokeApiKey(
       .where("id", "=", id)
       .returning(keyColumns)
       .executeTakeFirst();
-    if (row) await sql`SELECT pg_notify(${KEYS_CHANNEL}, ${row.id})`.execute(tx);
+    if (row) await sql`SELECT pg_notify(${KEY_REVOKED_CHANNEL}, ${row.id})`.execute(tx);
     return row;
   });
 }

@@ -3,9 +3,9 @@ import { newId } from "../domain/ids.js";
 import type { EntryType } from "../domain/ledger.js";
 import type { Metric } from "../domain/usageEvents.js";
 import type { CreditEntryRow } from "./creditReads.js";
+import { ORG_CHANGED_CHANNEL } from "./notifications.js";
 import type { Schema } from "./schema.js";
 import { inTransaction } from "./transaction.js";
-import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
 // The credit ledger's write path: every change to credits goes through `postOperation` under the
 // organization's account lock; `addOverageCharged` records what overage it charged.
@@ -117,7 +117,7 @@ async function moveGrantsAndBalance(
   { orgId, moves, balance, now }: { orgId: string; moves: Map<string, bigint>; balance: bigint; now: Date },
 ): Promise<number> {
   const account = sql`UPDATE credit_accounts SET balance = ${balance}, updated_at = ${now} WHERE org_id = ${orgId}`;
-  const notify = sql`pg_notify(${USAGE_CHANNEL}, ${orgId})`;
+  const notify = sql`pg_notify(${ORG_CHANGED_CHANNEL}, ${orgId})`;
   if (moves.size === 0) {
     await sql`WITH account AS (${account}) SELECT ${notify}`.execute(tx);
     return 0;

@@ -1,12 +1,10 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { EmailFacts, EmailKind } from "../domain/emails.js";
 import { newId } from "../domain/ids.js";
+import { EMAIL_QUEUED_CHANNEL } from "./notifications.js";
 import type { EmailsTable, Schema } from "./schema.js";
 
 export type EmailRow = Selectable<EmailsTable>;
-
-/** Told at commit when an email is queued: dispatchers in every process wake up. */
-export const EMAILS_CHANNEL = "meterline_emails";
 
 /**
  * Puts an email in the outbox, in the caller's transaction, unless one with the same dedupe key
@@ -56,7 +54,7 @@ export async function queueEmail(
       ON CONFLICT (org_id, dedupe_key) DO NOTHING
       RETURNING id
     )
-    SELECT id, pg_notify(${EMAILS_CHANNEL}, ${orgId}) FROM queued
+    SELECT id, pg_notify(${EMAIL_QUEUED_CHANNEL}, ${orgId}) FROM queued
   `.execute(db);
   return result.rows.length > 0;
 }

@@ -2,8 +2,9 @@ import { type Kysely, sql } from "kysely";
 import type { Role } from "../domain/access.js";
 import type { TierOverrides } from "../domain/catalog.js";
 import type { CycleSchedule } from "../domain/cycles.js";
+import { notifyOrgChanged } from "./notifications.js";
 import type { OrgsTable, Schema } from "./schema.js";
-import { dayOf, USAGE_CHANNEL } from "./usageAggregateRepo.js";
+import { dayOf } from "./usageAggregateRepo.js";
 
 export type OrgRow = Pick<
   OrgsTable,
@@ -83,7 +84,7 @@ export async function saveCycleSchedule(
     })
     .where("id", "=", orgId)
     .execute();
-  await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
+  await notifyOrgChanged(db, orgId);
 }
 
 /**
@@ -117,7 +118,7 @@ export async function setCreditTiers(
     .where("id", "=", orgId)
     .returning(orgColumns)
     .executeTakeFirst();
-  if (row) await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
+  if (row) await notifyOrgChanged(db, orgId);
   return row;
 }
 

@@ -1,8 +1,8 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { Interval } from "../domain/catalog.js";
 import type { SubscriptionRecord } from "../domain/subscriptions.js";
+import { notifyOrgChanged } from "./notifications.js";
 import type { Schema } from "./schema.js";
-import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
 /** Subscriptions, the Stripe customer of each organization, and the Checkout Sessions opened. */
 
@@ -49,7 +49,7 @@ export async function saveSubscription(
     .onConflict((oc) => oc.column("org_id").doUpdateSet(values))
     .execute();
   // Every process's entitlement cache learns of it once this commits.
-  await sql`SELECT pg_notify(${USAGE_CHANNEL}, ${orgId})`.execute(db);
+  await notifyOrgChanged(db, orgId);
 }
 
 export async function findCustomerId(db: Kysely<Schema>, orgId: string): Promise<string | undefined> {

@@ -6,9 +6,6 @@ import type { Schema } from "./schema.js";
 /** A UTC day as the database's `date`: "2026-11-26". */
 export const dayOf = (at: Date): string => at.toISOString().slice(0, 10);
 
-/** The channel that tells every API process an organization's usage or billing changed. */
-export const USAGE_CHANNEL = "meterline_usage";
-
 /** Usage of one cycle from the aggregates, except storage over time (see `storageByteMs`). */
 export async function cycleTotals(
   db: Kysely<Schema>,

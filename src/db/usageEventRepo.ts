@@ -1,8 +1,8 @@
 import { type Kysely, sql } from "kysely";
 import type { CycleSchedule } from "../domain/cycles.js";
+import { ORG_CHANGED_CHANNEL } from "./notifications.js";
 import { cycleScheduleOf } from "./orgRepo.js";
 import type { Schema, UsageEventsTable } from "./schema.js";
-import { USAGE_CHANNEL } from "./usageAggregateRepo.js";
 
 export type UsageEventRow = Omit<UsageEventsTable, "received_at">;
 
@@ -106,7 +106,7 @@ export async function insertUsageEvents(
     FROM orgs_known
     UNION ALL
     SELECT 'told', changed.org_id, NULL, NULL, NULL, NULL, NULL FROM (SELECT DISTINCT org_id FROM inserted) AS changed
-      CROSS JOIN LATERAL (SELECT pg_notify(${USAGE_CHANNEL}, changed.org_id)) AS told
+      CROSS JOIN LATERAL (SELECT pg_notify(${ORG_CHANGED_CHANNEL}, changed.org_id)) AS told
   `.execute(db);
   const inserted: { org_id: string; id: string }[] = [];
   const schedules = new Map<string, CycleSchedule>();

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { KEYS_CHANNEL } from "../db/apiKeyRepo.js";
+import { KEY_REVOKED_CHANNEL } from "../db/notifications.js";
 import type { KeyScope, Permission, Role } from "../domain/access.js";
 import { AppError } from "../domain/errors.js";
 import { sha256Hex } from "../domain/sha256.js";
@@ -54,7 +54,7 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
   app.decorateRequest("principal", null);
   const keys = new ApiKeyCache({ db: deps.db.kysely });
   const unlisten = await deps.db.listen(
-    KEYS_CHANNEL,
+    KEY_REVOKED_CHANNEL,
     () => keys.forgetAll(),
     () => keys.forgetAll(),
   );

@@ -1,12 +1,7 @@
 import type { Kysely } from "kysely";
-import {
-  type ApiKeyRow,
-  countLiveApiKeys,
-  findLiveApiKeyByHash,
-  insertApiKey,
-  KEYS_CHANNEL,
-} from "../db/apiKeyRepo.js";
+import { type ApiKeyRow, countLiveApiKeys, findLiveApiKeyByHash, insertApiKey } from "../db/apiKeyRepo.js";
 import type { Db } from "../db/client.js";
+import { KEY_REVOKED_CHANNEL } from "../db/notifications.js";
 import { lockOrg } from "../db/orgRepo.js";
 import type { Schema } from "../db/schema.js";
 import { inTransaction } from "../db/transaction.js";
@@ -138,6 +133,6 @@ export async function startApiKeyCache({
 }): Promise<{ cache: ApiKeyCache; stop: () => Promise<void> }> {
   const cache = new ApiKeyCache({ db: db.kysely });
   const forget = () => cache.forgetAll();
-  const stop = await db.listen(KEYS_CHANNEL, forget, forget);
+  const stop = await db.listen(KEY_REVOKED_CHANNEL, forget, forget);
   return { cache, stop };
 }

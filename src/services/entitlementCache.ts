@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 import type { Db } from "../db/client.js";
 import { availableCredits } from "../db/creditReads.js";
+import { listenForOrgChanges } from "../db/notifications.js";
 import type { Schema } from "../db/schema.js";
-import { USAGE_CHANNEL } from "../db/usageAggregateRepo.js";
 import type { Catalog } from "../domain/catalog.js";
 import type { Clock } from "../domain/clock.js";
 import { type Action, decideEntitlements, type Entitlement } from "../domain/entitlements.js";
@@ -161,8 +161,8 @@ export async function startEntitlementCache({
   clock: Clock;
 }): Promise<{ cache: EntitlementCache; stop: () => Promise<void> }> {
   const cache = new EntitlementCache({ db: db.kysely, catalog, clock });
-  const stop = await db.listen(
-    USAGE_CHANNEL,
+  const stop = await listenForOrgChanges(
+    db,
     (orgId) => cache.invalidate([orgId]),
     () => cache.invalidateAll(),
   );

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
-import { USAGE_CHANNEL } from "../db/usageAggregateRepo.js";
+import { listenForOrgChanges } from "../db/notifications.js";
 import type { Catalog } from "../domain/catalog.js";
 import type { Clock } from "../domain/clock.js";
 import { consumeOverage } from "./consumeOverage.js";
@@ -40,7 +40,7 @@ export async function startUsageFollowers({
     logger,
     failure: "checking quota emails failed; retried on the next change",
   });
-  const unlisten = await db.listen(USAGE_CHANNEL, (orgId) => {
+  const unlisten = await listenForOrgChanges(db, (orgId) => {
     overage.schedule(orgId);
     alerts.schedule(orgId);
   });

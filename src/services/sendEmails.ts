@@ -5,11 +5,11 @@ import type { Db } from "../db/client.js";
 import {
   abandonStaleClaims,
   claimDueEmails,
-  EMAILS_CHANNEL,
   type EmailRow,
   markEmailFailed,
   markEmailSent,
 } from "../db/emailRepo.js";
+import { EMAIL_QUEUED_CHANNEL } from "../db/notifications.js";
 import type { Schema } from "../db/schema.js";
 import type { Clock } from "../domain/clock.js";
 import { consoleLinks } from "../domain/consoleLinks.js";
@@ -191,7 +191,7 @@ export async function startEmailDispatcher({
   logger?: Pick<Logger, "error" | "warn"> | undefined;
 }): Promise<{ dispatcher: EmailDispatcher; stop: () => Promise<void> }> {
   const dispatcher = new EmailDispatcher({ db: db.kysely, transport, settings, clock, logger });
-  const unlisten = await db.listen(EMAILS_CHANNEL, () => void dispatcher.wake());
+  const unlisten = await db.listen(EMAIL_QUEUED_CHANNEL, () => void dispatcher.wake());
   const timer = setInterval(() => void dispatcher.wake(), POLL_MS);
   timer.unref();
   void dispatcher.wake();
