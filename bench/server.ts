@@ -17,7 +17,7 @@ import { createApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
 import { createApiKey } from "../src/services/apiKeys.js";
 import { StripeGateway } from "../src/stripe/gateway.js";
-import { startWorkers } from "../src/workers.js";
+import { startWorkers } from "../src/workers/startWorkers.js";
 import { runInFlight } from "./load.js";
 import { sampleMemory } from "./memory.js";
 import { seedOrgs } from "./seed.js";

@@ -14,7 +14,7 @@ import { type DemoCredentials, seedDemo } from "./services/seedDemo.js";
 import { syncStripeCatalog } from "./services/syncStripeCatalog.js";
 import { type StripeEmulator, startStripeEmulator } from "./stripe/emulator/index.js";
 import { StripeGateway } from "./stripe/gateway.js";
-import { startWorkers } from "./workers.js";
+import { startWorkers } from "./workers/startWorkers.js";
 
 export interface Meterline {
   app: FastifyInstance;

@@ -1,14 +1,10 @@
 import { afterAll, expect, it } from "vitest";
 import { queueEmail } from "../src/db/emailRepo.js";
+import { type MailTransport, smtpTransport } from "../src/mail/transport.js";
 import { createApiKey } from "../src/services/apiKeys.js";
 import { grantCredits } from "../src/services/creditGrants.js";
 import { warnExpiringCredits } from "../src/services/expireCredits.js";
-import {
-  defaultDispatchSettings,
-  EmailDispatcher,
-  type MailTransport,
-  smtpTransport,
-} from "../src/services/sendEmails.js";
+import { defaultDispatchSettings, EmailDispatcher } from "../src/workers/emailDispatcher.js";
 import {
   describeEachEngine,
   expectError,

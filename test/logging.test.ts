@@ -4,8 +4,8 @@ import { loadConfig } from "../src/config.js";
 import { systemClock } from "../src/domain/clock.js";
 import { createApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
-import { EntitlementCache } from "../src/services/entitlementCache.js";
 import { StripeGateway } from "../src/stripe/gateway.js";
+import { EntitlementCache } from "../src/workers/entitlementCache.js";
 import { createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 describe("request logging", () => {

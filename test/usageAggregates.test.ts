@@ -6,9 +6,9 @@ import { buildCatalog } from "../src/domain/catalog.js";
 import { systemClock } from "../src/domain/clock.js";
 import { type CycleSchedule, cycleAt, cycleContaining, moveAnchor } from "../src/domain/cycles.js";
 import { createOrg } from "../src/services/createOrg.js";
-import { EntitlementCache, startEntitlementCache } from "../src/services/entitlementCache.js";
 import { recordUsage } from "../src/services/recordUsage.js";
 import { signUp } from "../src/services/signUp.js";
+import { EntitlementCache, startEntitlementCache } from "../src/workers/entitlementCache.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 const engines = await availableEngines();

@@ -1,5 +1,4 @@
 import { type Kysely, sql } from "kysely";
-import type { Logger } from "pino";
 import { lockAccount, postOperation } from "../db/creditPosting.js";
 import { queueEmail } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
@@ -102,35 +101,4 @@ export async function warnExpiringCredits({ db, now }: { db: Kysely<Schema>; now
     if (sent) queued += 1;
   }
   return queued;
-}
-
-const EVERY_MS = 10 * 60_000;
-
-/**
- * Expires credits and warns of those expiring soon, at start and every ten minutes in the server;
- * any process may: both are idempotent.
- */
-export function startCreditExpiry({
-  db,
-  clock,
-  logger,
-}: {
-  db: Kysely<Schema>;
-  clock: { now(): Date };
-  logger?: Pick<Logger, "error" | "info"> | undefined;
-}): { stop: () => void } {
-  const run = async () => {
-    try {
-      const now = clock.now();
-      const { expired } = await expireCredits({ db, now });
-      const warned = await warnExpiringCredits({ db, now });
-      if (expired || warned) logger?.info({ expired, warned }, "credits expired; expiry warnings queued");
-    } catch (error) {
-      logger?.error({ err: error }, "expiring credits failed; next run in ten minutes");
-    }
-  };
-  void run();
-  const timer = setInterval(run, EVERY_MS);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { queuePlanAdvice } from "../../src/services/planAdviceEmails.js";
+import { queuePlanAdvice } from "../../src/workers/planAdviceEmails.js";
 import { describeEachEngine, expectError, makeTeam, reportNewDevices, usageKey } from "../support/app.js";
 
 // A trial long enough to move the clock a cycle back and a week on.

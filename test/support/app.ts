@@ -11,12 +11,12 @@ import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
 import { createLogger } from "../../src/logger.js";
 import { createApiKey } from "../../src/services/apiKeys.js";
-import type { EntitlementCache } from "../../src/services/entitlementCache.js";
-import type { OrgJobRunner } from "../../src/services/orgJobRunner.js";
-import type { EmailDispatcher } from "../../src/services/sendEmails.js";
 import { type StripeEmulator, startStripeEmulator } from "../../src/stripe/emulator/index.js";
 import { StripeGateway } from "../../src/stripe/gateway.js";
-import { startWorkers } from "../../src/workers.js";
+import type { EmailDispatcher } from "../../src/workers/emailDispatcher.js";
+import type { EntitlementCache } from "../../src/workers/entitlementCache.js";
+import type { OrgJobRunner } from "../../src/workers/orgJobRunner.js";
+import { startWorkers } from "../../src/workers/startWorkers.js";
 import { availableEngines, createTestDatabase, type Engine } from "./databases.js";
 
 export interface TestContext {

@@ -3,9 +3,9 @@ import type { Db } from "../db/client.js";
 import { listenForOrgChanges } from "../db/notifications.js";
 import type { Catalog } from "../domain/catalog.js";
 import type { Clock } from "../domain/clock.js";
-import { consumeOverage } from "./consumeOverage.js";
+import { consumeOverage } from "../services/consumeOverage.js";
+import { queueUsageAlerts } from "../services/usageAlerts.js";
 import { OrgJobRunner } from "./orgJobRunner.js";
-import { queueUsageAlerts } from "./usageAlerts.js";
 
 /** Overage is charged "within seconds" of the usage: at most every half second per organization. */
 const OVERAGE_INTERVAL_MS = 500;

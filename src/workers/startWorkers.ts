@@ -1,19 +1,14 @@
 import type { Logger } from "pino";
-import type { Config } from "./config.js";
-import type { Db } from "./db/client.js";
-import type { Clock } from "./domain/clock.js";
-import { type EntitlementCache, startEntitlementCache } from "./services/entitlementCache.js";
-import { startCreditExpiry } from "./services/expireCredits.js";
-import { startUsageFollowers } from "./services/followUsage.js";
-import type { OrgJobRunner } from "./services/orgJobRunner.js";
-import { startPlanAdvice } from "./services/planAdviceEmails.js";
-import {
-  defaultDispatchSettings,
-  type EmailDispatcher,
-  mailboxTransport,
-  smtpTransport,
-  startEmailDispatcher,
-} from "./services/sendEmails.js";
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import type { Clock } from "../domain/clock.js";
+import { mailboxTransport, smtpTransport } from "../mail/transport.js";
+import { startCreditExpiry } from "./creditExpiry.js";
+import { defaultDispatchSettings, type EmailDispatcher, startEmailDispatcher } from "./emailDispatcher.js";
+import { type EntitlementCache, startEntitlementCache } from "./entitlementCache.js";
+import { startUsageFollowers } from "./followUsage.js";
+import type { OrgJobRunner } from "./orgJobRunner.js";
+import { startPlanAdvice } from "./planAdviceEmails.js";
 
 export interface Workers {
   entitlements: EntitlementCache;
