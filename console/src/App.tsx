@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, api, type Me, type Role } from "./api.js";
+import { useAddress } from "./address.js";
+import { ApiError, api, type Me } from "./api.js";
+import type { OrgContext } from "./orgContext.js";
 import { Account } from "./pages/Account.js";
 import { CreateOrg, SignIn, SignUp } from "./pages/Auth.js";
 import { ConfirmBillingEmail } from "./pages/ConfirmBillingEmail.js";
@@ -7,30 +9,6 @@ import { Credits } from "./pages/Credits.js";
 import { Plans } from "./pages/Plans.js";
 import { RefundPolicy } from "./pages/RefundPolicy.js";
 import { Usage } from "./pages/Usage.js";
-
-export interface OrgContext {
-  id: string;
-  name: string;
-  role: Role;
-}
-
-export type Navigate = (to: string) => void;
-
-/** The page's address, kept in step with the history: links move without reloading. */
-function useAddress(): [URL, Navigate] {
-  const [url, setUrl] = useState(() => new URL(window.location.href));
-  useEffect(() => {
-    const onPop = () => setUrl(new URL(window.location.href));
-    window.addEventListener("popstate", onPop);
-    return () => window.removeEventListener("popstate", onPop);
-  }, []);
-  const navigate = useCallback((to: string) => {
-    window.history.pushState(null, "", to);
-    setUrl(new URL(window.location.href));
-    window.scrollTo(0, 0);
-  }, []);
-  return [url, navigate];
-}
 
 const pages = { "/plans": "Plans", "/credits": "Credits", "/usage": "Usage" } as const;
 type PagePath = keyof typeof pages;
@@ -152,18 +130,5 @@ export function App() {
         {!onAccount && page === "/usage" && <Usage key={org.id} org={org} />}
       </main>
     </>
-  );
-}
-
-/** What a member sees instead of billing. */
-export function NoBilling({ org }: { org: OrgContext }) {
-  return (
-    <section className="notice" role="status">
-      <h1>Billing</h1>
-      <p>
-        Billing for {org.name} is visible to its owners, billing admins and admins. Ask an owner if you need
-        access.
-      </p>
-    </section>
   );
 }

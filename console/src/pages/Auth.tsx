@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import type { Navigate } from "../App.js";
+import type { Navigate } from "../address.js";
 import { api } from "../api.js";
 import { Messages } from "../Messages.js";
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { type Navigate, NoBilling, type OrgContext } from "../App.js";
+import type { Navigate } from "../address.js";
 import {
   ApiError,
   api,
@@ -13,6 +13,8 @@ import {
 } from "../api.js";
 import { amount, credits, day, metricNames, money } from "../format.js";
 import { Messages } from "../Messages.js";
+import { NoBilling } from "../NoBilling.js";
+import type { OrgContext } from "../orgContext.js";
 
 const presets = [50, 100, 500, 5000];
 const MAX_CREDITS = 100_000;

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { type Navigate, NoBilling, type OrgContext } from "../App.js";
+import type { Navigate } from "../address.js";
 import {
   api,
   type Catalog,
@@ -11,6 +11,8 @@ import {
 } from "../api.js";
 import { amount, credits, day, money, overageUnits } from "../format.js";
 import { Messages } from "../Messages.js";
+import { NoBilling } from "../NoBilling.js";
+import type { OrgContext } from "../orgContext.js";
 
 type Interval = "month" | "year";
 

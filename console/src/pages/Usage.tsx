@@ -1,7 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { NoBilling, type OrgContext } from "../App.js";
 import {
   type Advice,
   api,
@@ -13,6 +12,8 @@ import {
   type UsageView,
 } from "../api.js";
 import { amount, credits, day, metricNames } from "../format.js";
+import { NoBilling } from "../NoBilling.js";
+import type { OrgContext } from "../orgContext.js";
 
 const actionNames: Record<string, string> = {
   serve_update: "Serving updates",
