@@ -5,10 +5,10 @@ import {
   creditNotices,
   highestThreshold,
   memberEmailKinds,
-  renderEmail,
   subscriptionNotices,
   USAGE_THRESHOLDS,
 } from "./emails.js";
+import { renderEmail } from "./emailTexts.js";
 import type { SubscriptionRecord } from "./subscriptions.js";
 
 const links = consoleLinks("https://x.test", "o");

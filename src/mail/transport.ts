@@ -1,5 +1,5 @@
 import nodemailer from "nodemailer";
-import type { RenderedEmail } from "../domain/emails.js";
+import type { RenderedEmail } from "../domain/emailTexts.js";
 
 /** How an email leaves: through SMTP, or into the local mailbox (the outbox row itself). */
 export interface MailTransport {

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import { type EmailRow, listEmails } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
 import { consoleLinks } from "../domain/consoleLinks.js";
-import { type RenderedEmail, renderEmail } from "../domain/emails.js";
+import { type RenderedEmail, renderEmail } from "../domain/emailTexts.js";
 
 export type EmailView = EmailRow & RenderedEmail;
 

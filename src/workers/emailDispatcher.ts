@@ -12,7 +12,7 @@ import { EMAIL_QUEUED_CHANNEL } from "../db/notifications.js";
 import type { Schema } from "../db/schema.js";
 import type { Clock } from "../domain/clock.js";
 import { consoleLinks } from "../domain/consoleLinks.js";
-import { renderEmail } from "../domain/emails.js";
+import { renderEmail } from "../domain/emailTexts.js";
 import type { MailTransport } from "../mail/transport.js";
 
 export interface DispatchSettings {
