@@ -4,7 +4,7 @@ import { type Db, openDatabase } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { systemClock } from "../src/domain/clock.js";
 import { type Action, actions } from "../src/domain/entitlements.js";
-import { recordUsage } from "../src/services/recordUsage.js";
+import { recordUsage } from "../src/services/usage/recordUsage.js";
 import { EntitlementCache } from "../src/workers/entitlementCache.js";
 import { withThrowawayDatabase } from "./databases.js";
 import { count, heading, ms, seconds, table, target } from "./format.js";

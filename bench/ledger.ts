@@ -1,9 +1,9 @@
 import { loadConfig } from "../src/config.js";
 import { type Db, openDatabase } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
-import { consumeOverage } from "../src/services/consumeOverage.js";
-import { grantCredits } from "../src/services/creditGrants.js";
-import { recordUsage } from "../src/services/recordUsage.js";
+import { consumeOverage } from "../src/services/credits/consumeOverage.js";
+import { grantCredits } from "../src/services/credits/creditGrants.js";
+import { recordUsage } from "../src/services/usage/recordUsage.js";
 import { withThrowawayDatabase } from "./databases.js";
 import { count, heading, seconds, table } from "./format.js";
 import type { BenchOptions, EngineName } from "./options.js";

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../src/db/schema.js";
-import { createOrg } from "../src/services/createOrg.js";
-import { signUp } from "../src/services/signUp.js";
+import { createOrg } from "../src/services/accounts/createOrg.js";
+import { signUp } from "../src/services/accounts/signUp.js";
 
 /** A user owning `orgs` new organizations on the catalog's trial, through the services. */
 export async function seedOrgs({

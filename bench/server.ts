@@ -15,7 +15,7 @@ import type { KeyScope } from "../src/domain/access.js";
 import { systemClock } from "../src/domain/clock.js";
 import { createApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
-import { createApiKey } from "../src/services/apiKeys.js";
+import { createApiKey } from "../src/services/accounts/apiKeys.js";
 import { StripeGateway } from "../src/stripe/gateway.js";
 import { startWorkers } from "../src/workers/startWorkers.js";
 import { runInFlight } from "./load.js";

@@ -7,7 +7,7 @@ import { migrate } from "../src/db/migrate.js";
 import type { Schema } from "../src/db/schema.js";
 import { sha256Hex } from "../src/domain/sha256.js";
 import { canonicalEvent, parseUsageEvent } from "../src/domain/usageEvents.js";
-import { recordUsage } from "../src/services/recordUsage.js";
+import { recordUsage } from "../src/services/usage/recordUsage.js";
 import { withThrowawayDatabase } from "./databases.js";
 import { count, heading, ms, table } from "./format.js";
 import { runInFlight } from "./load.js";

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../src/config.js";
 import { type Db, openDatabase } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
-import { createOrg } from "../src/services/createOrg.js";
-import { signUp } from "../src/services/signUp.js";
+import { createOrg } from "../src/services/accounts/createOrg.js";
+import { signUp } from "../src/services/accounts/signUp.js";
 import { runCli as run } from "./support/cli.js";
 import { availableEngines, createTestDatabase, type Engine } from "./support/databases.js";
 

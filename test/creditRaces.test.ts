@@ -1,11 +1,11 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCatalog } from "../src/domain/catalog.js";
-import { consumeOverage } from "../src/services/consumeOverage.js";
-import { createOrg } from "../src/services/createOrg.js";
-import { grantCredits } from "../src/services/creditGrants.js";
-import { recordUsage } from "../src/services/recordUsage.js";
-import { signUp } from "../src/services/signUp.js";
+import { createOrg } from "../src/services/accounts/createOrg.js";
+import { signUp } from "../src/services/accounts/signUp.js";
+import { consumeOverage } from "../src/services/credits/consumeOverage.js";
+import { grantCredits } from "../src/services/credits/creditGrants.js";
+import { recordUsage } from "../src/services/usage/recordUsage.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 const engines = await availableEngines();

@@ -1,9 +1,9 @@
 import { afterAll, expect, it } from "vitest";
 import { queueEmail } from "../src/db/emailRepo.js";
 import { type MailTransport, smtpTransport } from "../src/mail/transport.js";
-import { createApiKey } from "../src/services/apiKeys.js";
-import { grantCredits } from "../src/services/creditGrants.js";
-import { warnExpiringCredits } from "../src/services/expireCredits.js";
+import { createApiKey } from "../src/services/accounts/apiKeys.js";
+import { grantCredits } from "../src/services/credits/creditGrants.js";
+import { warnExpiringCredits } from "../src/services/credits/expireCredits.js";
 import { defaultDispatchSettings, EmailDispatcher } from "../src/workers/emailDispatcher.js";
 import {
   describeEachEngine,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
-import { findApiKey } from "../src/services/apiKeys.js";
-import { seedDemo } from "../src/services/seedDemo.js";
-import { logIn } from "../src/services/signUp.js";
+import { findApiKey } from "../src/services/accounts/apiKeys.js";
+import { seedDemo } from "../src/services/accounts/seedDemo.js";
+import { logIn } from "../src/services/accounts/signUp.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 for (const engine of await availableEngines()) {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findSubscription, saveCustomerId } from "../src/db/subscriptionRepo.js";
 import { buildCatalog } from "../src/domain/catalog.js";
-import { createOrg } from "../src/services/createOrg.js";
-import { signUp } from "../src/services/signUp.js";
-import { refreshSubscription } from "../src/services/syncOrgSubscription.js";
+import { createOrg } from "../src/services/accounts/createOrg.js";
+import { signUp } from "../src/services/accounts/signUp.js";
+import { refreshSubscription } from "../src/services/subscriptions/syncOrgSubscription.js";
 import type { StripeSubscriptionFacts } from "../src/stripe/gateway.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 

@@ -5,9 +5,9 @@ import { openDatabase } from "../src/db/client.js";
 import { buildCatalog } from "../src/domain/catalog.js";
 import { systemClock } from "../src/domain/clock.js";
 import { type CycleSchedule, cycleAt, cycleContaining, moveAnchor } from "../src/domain/cycles.js";
-import { createOrg } from "../src/services/createOrg.js";
-import { recordUsage } from "../src/services/recordUsage.js";
-import { signUp } from "../src/services/signUp.js";
+import { createOrg } from "../src/services/accounts/createOrg.js";
+import { signUp } from "../src/services/accounts/signUp.js";
+import { recordUsage } from "../src/services/usage/recordUsage.js";
 import { EntitlementCache, startEntitlementCache } from "../src/workers/entitlementCache.js";
 import { availableEngines, createTestDatabase, type TestDatabase } from "./support/databases.js";
 

@@ -1,7 +1,7 @@
 import { ConfigError } from "../config.js";
 import { keyScopes } from "../domain/access.js";
 import { AppError, exitCodeOf } from "../domain/errors.js";
-import { MAX_BATCH } from "../services/recordUsage.js";
+import { MAX_BATCH } from "../services/usage/recordUsage.js";
 import { type Command, CommandFailure, UsageError } from "./command.js";
 import { credits } from "./commands/credits.js";
 import { keys } from "./commands/keys.js";

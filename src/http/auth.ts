@@ -4,11 +4,11 @@ import { KEY_REVOKED_CHANNEL } from "../db/notifications.js";
 import type { KeyScope, Permission, Role } from "../domain/access.js";
 import { AppError } from "../domain/errors.js";
 import { sha256Hex } from "../domain/sha256.js";
-import { ApiKeyCache } from "../services/apiKeys.js";
-import { authorizeOrg } from "../services/authorizeOrg.js";
-import type { DeviceCookie } from "../services/deviceCookies.js";
-import type { StartedSession } from "../services/sessions.js";
-import { findSession } from "../services/sessions.js";
+import { ApiKeyCache } from "../services/accounts/apiKeys.js";
+import { authorizeOrg } from "../services/accounts/authorizeOrg.js";
+import type { DeviceCookie } from "../services/accounts/deviceCookies.js";
+import type { StartedSession } from "../services/accounts/sessions.js";
+import { findSession } from "../services/accounts/sessions.js";
 import type { AppDeps } from "./deps.js";
 
 /**

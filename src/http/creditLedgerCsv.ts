@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
-import { readCreditEntries } from "../services/readCredits.js";
+import { readCreditEntries } from "../services/credits/readCredits.js";
 import { entryView } from "./creditSchemas.js";
 
 /**

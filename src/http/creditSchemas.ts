@@ -3,7 +3,7 @@ import type { CreditEntryRow } from "../db/creditReads.js";
 import { billingUnits } from "../domain/catalog.js";
 import { formatCredits } from "../domain/money.js";
 import { type Metric, metrics } from "../domain/usageEvents.js";
-import type { CreditPricing } from "../services/creditPricing.js";
+import type { CreditPricing } from "../services/credits/creditPricing.js";
 import { timestamp } from "./schemas.js";
 
 // The credit ledger's entries and an organization's overage prices as the API shows them, to customers and to admins.

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Schema } from "../db/schema.js";
-import { expireCredits, warnExpiringCredits } from "../services/expireCredits.js";
+import { expireCredits, warnExpiringCredits } from "../services/credits/expireCredits.js";
 
 const EVERY_MS = 10 * 60_000;
 

@@ -7,7 +7,7 @@ import type { Catalog } from "../domain/catalog.js";
 import type { Clock } from "../domain/clock.js";
 import { type Action, decideEntitlements, type Entitlement } from "../domain/entitlements.js";
 import { AppError } from "../domain/errors.js";
-import { readUsage, type UsageReport } from "../services/readUsage.js";
+import { readUsage, type UsageReport } from "../services/usage/readUsage.js";
 
 export interface OrgEntitlements {
   orgId: string;

@@ -3,8 +3,8 @@ import type { Db } from "../db/client.js";
 import { listenForOrgChanges } from "../db/notifications.js";
 import type { Catalog } from "../domain/catalog.js";
 import type { Clock } from "../domain/clock.js";
-import { consumeOverage } from "../services/consumeOverage.js";
-import { queueUsageAlerts } from "../services/usageAlerts.js";
+import { consumeOverage } from "../services/credits/consumeOverage.js";
+import { queueUsageAlerts } from "../services/emails/usageAlerts.js";
 import { OrgJobRunner } from "./orgJobRunner.js";
 
 /** Overage is charged "within seconds" of the usage: at most every half second per organization. */

@@ -4,7 +4,7 @@ import { orgsDueEmail, queueEmail } from "../db/emailRepo.js";
 import type { Schema } from "../db/schema.js";
 import { isWorthMailing } from "../domain/advisor.js";
 import { type Catalog, findPlan } from "../domain/catalog.js";
-import { readAdvice } from "../services/advisePlans.js";
+import { readAdvice } from "../services/advisor/advisePlans.js";
 
 const DAY_MS = 86_400_000;
 /** How often the job looks for organizations to advise; each gets one email a week at most. */

@@ -1,6 +1,6 @@
 import type { BrowserContextOptions, Browser as Chromium, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { readEmails } from "../../src/services/readEmails.js";
+import { readEmails } from "../../src/services/emails/readEmails.js";
 import {
   describeEachEngine,
   makeTeam,

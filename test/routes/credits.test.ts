@@ -1,10 +1,10 @@
 import { expect, it } from "vitest";
 import { postOperation } from "../../src/db/creditPosting.js";
-import { createApiKey } from "../../src/services/apiKeys.js";
-import { grantCredits } from "../../src/services/creditGrants.js";
-import { expireCredits } from "../../src/services/expireCredits.js";
-import { readCreditEntries } from "../../src/services/readCredits.js";
-import { readEmails } from "../../src/services/readEmails.js";
+import { createApiKey } from "../../src/services/accounts/apiKeys.js";
+import { grantCredits } from "../../src/services/credits/creditGrants.js";
+import { expireCredits } from "../../src/services/credits/expireCredits.js";
+import { readCreditEntries } from "../../src/services/credits/readCredits.js";
+import { readEmails } from "../../src/services/emails/readEmails.js";
 import { describeEachEngine, expectError, makeTeam, uniqueEmail } from "../support/app.js";
 
 describeEachEngine("credits", (ctx) => {

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { createApiKey } from "../../src/services/apiKeys.js";
+import { createApiKey } from "../../src/services/accounts/apiKeys.js";
 import { Browser, describeEachEngine, makeOrg, sessionCookieOf, signUp } from "../support/app.js";
 import { advanceStripeClock, subscribe } from "../support/stripe.js";
 

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { createApiKey } from "../../src/services/apiKeys.js";
+import { createApiKey } from "../../src/services/accounts/apiKeys.js";
 import { describeEachEngine, makeTeam, reportNewDevices } from "../support/app.js";
 
 describeEachEngine("overage paid from credits", (ctx) => {

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { createApiKey } from "../../src/services/apiKeys.js";
+import { createApiKey } from "../../src/services/accounts/apiKeys.js";
 import { describeEachEngine, expectError, makeTeam } from "../support/app.js";
 
 describeEachEngine("POST /v1/usage/events", (ctx) => {

@@ -7,7 +7,7 @@ import { actionLimits, MAX_LIVE_API_KEYS } from "../../src/domain/actionLimits.j
 import { BODY_LIMIT_BYTES, createApp, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from "../../src/http/app.js";
 import { DEVICE_COOKIE } from "../../src/http/auth.js";
 import { rateLimits } from "../../src/http/rateLimits.js";
-import { createApiKey } from "../../src/services/apiKeys.js";
+import { createApiKey } from "../../src/services/accounts/apiKeys.js";
 import {
   Browser,
   describeEachEngine,

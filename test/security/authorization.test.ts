@@ -6,8 +6,8 @@ import { insertSession } from "../../src/db/sessionRepo.js";
 import { type KeyScope, type Permission, permissions } from "../../src/domain/access.js";
 import { sha256Hex } from "../../src/domain/sha256.js";
 import { SESSION_COOKIE } from "../../src/http/auth.js";
-import { createApiKey } from "../../src/services/apiKeys.js";
-import { startSession } from "../../src/services/sessions.js";
+import { createApiKey } from "../../src/services/accounts/apiKeys.js";
+import { startSession } from "../../src/services/accounts/sessions.js";
 import {
   Browser,
   describeEachEngine,

@@ -6,8 +6,8 @@ import { memberEmailKinds } from "../../src/domain/emails.js";
 import { metrics } from "../../src/domain/usageEvents.js";
 import { BODY_LIMIT_BYTES } from "../../src/http/app.js";
 import { SESSION_COOKIE } from "../../src/http/auth.js";
-import { createApiKey } from "../../src/services/apiKeys.js";
-import { startSession } from "../../src/services/sessions.js";
+import { createApiKey } from "../../src/services/accounts/apiKeys.js";
+import { startSession } from "../../src/services/accounts/sessions.js";
 import { signWebhookPayload } from "../../src/stripe/webhookSignature.js";
 import { describeEachEngine, makeTeam } from "../support/app.js";
 

@@ -10,7 +10,7 @@ import type { Clock } from "../../src/domain/clock.js";
 import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
 import { createLogger } from "../../src/logger.js";
-import { createApiKey } from "../../src/services/apiKeys.js";
+import { createApiKey } from "../../src/services/accounts/apiKeys.js";
 import { type StripeEmulator, startStripeEmulator } from "../../src/stripe/emulator/index.js";
 import { StripeGateway } from "../../src/stripe/gateway.js";
 import type { EmailDispatcher } from "../../src/workers/emailDispatcher.js";

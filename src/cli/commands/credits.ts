@@ -2,8 +2,8 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../../config.js";
 import { migrate } from "../../db/migrate.js";
 import { formatCredits, parseCredits } from "../../domain/money.js";
-import { grantCredits } from "../../services/creditGrants.js";
-import { expireCredits, warnExpiringCredits } from "../../services/expireCredits.js";
+import { grantCredits } from "../../services/credits/creditGrants.js";
+import { expireCredits, warnExpiringCredits } from "../../services/credits/expireCredits.js";
 import { openCommandDatabase, textFlag, UsageError } from "../command.js";
 
 /** `credits grant` and `credits expire`. */

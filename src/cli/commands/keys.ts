@@ -2,8 +2,8 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../../config.js";
 import { migrate } from "../../db/migrate.js";
 import { type KeyScope, keyScopes } from "../../domain/access.js";
-import { createApiKey } from "../../services/apiKeys.js";
-import { getOrg } from "../../services/orgDirectory.js";
+import { createApiKey } from "../../services/accounts/apiKeys.js";
+import { getOrg } from "../../services/accounts/orgDirectory.js";
 import { openCommandDatabase, textFlag, UsageError } from "../command.js";
 
 export async function keys(args: string[]): Promise<void> {

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../../config.js";
 import { migrate } from "../../db/migrate.js";
 import { consoleLinks } from "../../domain/consoleLinks.js";
-import { readEmails } from "../../services/readEmails.js";
+import { readEmails } from "../../services/emails/readEmails.js";
 import { openCommandDatabase, UsageError } from "../command.js";
 
 /** `mail list`. */

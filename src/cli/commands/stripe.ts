@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from "../../config.js";
 import { migrate } from "../../db/migrate.js";
 import { formatCents } from "../../domain/money.js";
-import { syncStripeCatalog } from "../../services/syncStripeCatalog.js";
+import { syncStripeCatalog } from "../../services/subscriptions/syncStripeCatalog.js";
 import { StripeGateway } from "../../stripe/gateway.js";
 import { openCommandDatabase, UsageError } from "../command.js";
 

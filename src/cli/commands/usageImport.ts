@@ -2,8 +2,8 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../../config.js";
 import type { Db } from "../../db/client.js";
 import { migrate } from "../../db/migrate.js";
-import { getOrg } from "../../services/orgDirectory.js";
-import { MAX_BATCH, recordUsage } from "../../services/recordUsage.js";
+import { getOrg } from "../../services/accounts/orgDirectory.js";
+import { MAX_BATCH, recordUsage } from "../../services/usage/recordUsage.js";
 import { CommandFailure, openCommandDatabase, UsageError } from "../command.js";
 import { formatOf, openSource, readRecords } from "../usageFile.js";
 

@@ -4,8 +4,8 @@ import { migrate } from "../../db/migrate.js";
 import { consoleLinks } from "../../domain/consoleLinks.js";
 import { readableCredits } from "../../domain/money.js";
 import { type Metric, metrics } from "../../domain/usageEvents.js";
-import { adviceView, readAdvice } from "../../services/advisePlans.js";
-import { type MetricSummary, summarizeUsage } from "../../services/readUsage.js";
+import { adviceView, readAdvice } from "../../services/advisor/advisePlans.js";
+import { type MetricSummary, summarizeUsage } from "../../services/usage/readUsage.js";
 import { openCommandDatabase, UsageError } from "../command.js";
 
 export async function showUsage(args: string[]): Promise<void> {

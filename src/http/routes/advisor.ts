@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ADVICE_MIN_SAVING_PERCENT } from "../../domain/advisor.js";
 import { intervals } from "../../domain/catalog.js";
 import { growingMetrics } from "../../domain/forecast.js";
-import { adviceView, readAdvice } from "../../services/advisePlans.js";
+import { adviceView, readAdvice } from "../../services/advisor/advisePlans.js";
 import { orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses, forecastMethod, orgParams, timestamp } from "../schemas.js";

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { plainText } from "../../domain/text.js";
-import { changePassword } from "../../services/changePassword.js";
-import { recognizeDevice, rememberDevice } from "../../services/deviceCookies.js";
-import { orgsOfUser } from "../../services/orgDirectory.js";
-import { endAllSessions, endSession } from "../../services/sessions.js";
-import { logIn, signUp } from "../../services/signUp.js";
+import { changePassword } from "../../services/accounts/changePassword.js";
+import { recognizeDevice, rememberDevice } from "../../services/accounts/deviceCookies.js";
+import { orgsOfUser } from "../../services/accounts/orgDirectory.js";
+import { endAllSessions, endSession } from "../../services/accounts/sessions.js";
+import { logIn, signUp } from "../../services/accounts/signUp.js";
 import {
   clearSessionCookies,
   currentUser,

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { emailKinds, emailStatuses, type MemberEmailKind, memberEmailKinds } from "../../domain/emails.js";
-import { readEmailPreferences, setEmailPreferences } from "../../services/emailPreferences.js";
-import { type EmailView, readEmails } from "../../services/readEmails.js";
+import { readEmailPreferences, setEmailPreferences } from "../../services/emails/emailPreferences.js";
+import { type EmailView, readEmails } from "../../services/emails/readEmails.js";
 import { orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses, orgParams, timestamp } from "../schemas.js";

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../domain/errors.js";
-import { handleStripeEvent, stripeEventSchema } from "../../services/handleStripeEvent.js";
+import { handleStripeEvent, stripeEventSchema } from "../../services/subscriptions/handleStripeEvent.js";
 import { verifyWebhookSignature } from "../../stripe/webhookSignature.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses } from "../schemas.js";

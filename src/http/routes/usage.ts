@@ -5,8 +5,13 @@ import { billingUnits } from "../../domain/catalog.js";
 import { toNumber } from "../../domain/quantity.js";
 import { GIB } from "../../domain/usage.js";
 import { type Metric, metrics } from "../../domain/usageEvents.js";
-import { readCycleDaily, readDailyUsage, readOutlook, summarizeUsage } from "../../services/readUsage.js";
-import { MAX_BATCH, recordUsage } from "../../services/recordUsage.js";
+import {
+  readCycleDaily,
+  readDailyUsage,
+  readOutlook,
+  summarizeUsage,
+} from "../../services/usage/readUsage.js";
+import { MAX_BATCH, recordUsage } from "../../services/usage/recordUsage.js";
 import { keyAccess, orgAccess } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { type RateLimiters, spend } from "../rateLimits.js";
