@@ -1,3 +1,4 @@
+import type { StripeEmulator } from "@meterline/stripe-emulator";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -12,7 +13,6 @@ import type { AppDeps } from "./http/deps.js";
 import { createLogger } from "./logger.js";
 import { type DemoCredentials, seedDemo } from "./services/accounts/seedDemo.js";
 import { syncStripeCatalog } from "./services/subscriptions/syncStripeCatalog.js";
-import { type StripeEmulator, startStripeEmulator } from "./stripe/emulator/index.js";
 import { StripeGateway } from "./stripe/gateway.js";
 import { startWorkers } from "./workers/startWorkers.js";
 
@@ -66,6 +66,9 @@ export async function startMeterline({
       // Fresh secrets each start: only this process talks to its emulator.
       const secretKey = `sk_test_emulator_${randomBytes(12).toString("hex")}`;
       const webhookSecret = `whsec_${randomBytes(24).toString("hex")}`;
+      // Loaded only here: the package runs from its TypeScript sources, which a production build
+      // (plain Node, with a Stripe key) never loads.
+      const { startStripeEmulator } = await import("@meterline/stripe-emulator");
       emulator = await startStripeEmulator({
         port: config.stripeEmulatorPort,
         // Its control routes pay any session: never reachable from outside this machine.

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
 import { findApiKey } from "../src/services/accounts/apiKeys.js";
-import { startStripeEmulator } from "../src/stripe/emulator/index.js";
+import { startStripeEmulator } from "@meterline/stripe-emulator";
 import { bin, runCli as run } from "./support/cli.js";
 import { availableEngines, createTestDatabase, type Engine, type TestDatabase } from "./support/databases.js";
 

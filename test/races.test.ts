@@ -1,7 +1,7 @@
+import { signWebhookPayload } from "@meterline/stripe-emulator";
 import { sql } from "kysely";
 import { expect, it } from "vitest";
 import { inTransaction } from "../src/db/transaction.js";
-import { signWebhookPayload } from "../src/stripe/webhookSignature.js";
 import { ServerProcess } from "./reliability/serverProcess.js";
 import { describeEachEngine, makeTeam } from "./support/app.js";
 import { eventsOfCustomer } from "./support/stripe.js";

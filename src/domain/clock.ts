@@ -1,4 +1,4 @@
-/** The time source every service reads; tests and the emulator move it, production reads the system. */
+/** The time source every service reads; tests move it, production reads the system. */
 export interface Clock {
   now(): Date;
 }

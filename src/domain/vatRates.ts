@@ -1,7 +1,8 @@
 /**
  * Standard VAT rates of the EU member states, in basis points (2000 = 20%), as in force on
  * 2026-01-01. Countries not listed are charged no tax. The default for the credit estimate's
- * rate table, and the rates the local Stripe emulator's tax engine applies.
+ * rate table. Stripe Tax charges the same rates; the local emulator keeps its own copy, held equal
+ * to this one by a test.
  */
 export const EU_STANDARD_VAT_BASIS_POINTS: Readonly<Record<string, number>> = {
   AT: 2000,

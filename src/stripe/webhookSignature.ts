@@ -4,21 +4,10 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 /**
- * The `Stripe-Signature` header for a payload: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.payload">`.
- * The emulator signs its deliveries with it; tests sign forgeries with it.
+ * Stripe signs each delivery with `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+ * "t.payload">`. Meterline only verifies; the signing side is Stripe's (and the local emulator's,
+ * `signWebhookPayload` in `@meterline/stripe-emulator`).
  */
-export function signWebhookPayload({
-  payload,
-  secret,
-  timestamp,
-}: {
-  payload: string;
-  secret: string;
-  timestamp: number;
-}): string {
-  return `t=${timestamp},v1=${hmac(secret, `${timestamp}.${payload}`)}`;
-}
-
 export type SignatureCheck =
   | { ok: true }
   | { ok: false; reason: "missing_header" | "malformed_header" | "timestamp_out_of_tolerance" | "no_match" };

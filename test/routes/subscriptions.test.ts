@@ -1,10 +1,10 @@
+import { signWebhookPayload } from "@meterline/stripe-emulator";
 import fc from "fast-check";
 import { sql } from "kysely";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createApp } from "../../src/http/app.js";
-import { signWebhookPayload } from "../../src/stripe/webhookSignature.js";
 import { describeEachEngine, expectError, makeOrg, makeTeam, signUp } from "../support/app.js";
 import {
   advanceStripeClock,

@@ -8,7 +8,7 @@ import { BODY_LIMIT_BYTES } from "../../src/http/app.js";
 import { SESSION_COOKIE } from "../../src/http/auth.js";
 import { createApiKey } from "../../src/services/accounts/apiKeys.js";
 import { startSession } from "../../src/services/accounts/sessions.js";
-import { signWebhookPayload } from "../../src/stripe/webhookSignature.js";
+import { signWebhookPayload } from "@meterline/stripe-emulator";
 import { describeEachEngine, makeTeam } from "../support/app.js";
 
 /**

@@ -11,7 +11,7 @@ import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
 import { createLogger } from "../../src/logger.js";
 import { createApiKey } from "../../src/services/accounts/apiKeys.js";
-import { type StripeEmulator, startStripeEmulator } from "../../src/stripe/emulator/index.js";
+import { type StripeEmulator, startStripeEmulator } from "@meterline/stripe-emulator";
 import { StripeGateway } from "../../src/stripe/gateway.js";
 import type { EmailDispatcher } from "../../src/workers/emailDispatcher.js";
 import type { EntitlementCache } from "../../src/workers/entitlementCache.js";

@@ -1,5 +1,5 @@
+import { signWebhookPayload } from "@meterline/stripe-emulator";
 import { expect } from "vitest";
-import { signWebhookPayload } from "../../src/stripe/webhookSignature.js";
 import type { Browser, TestContext } from "./app.js";
 
 /** Pays a Checkout Session on the emulator as a person would, and waits for its webhooks. */

@@ -1,7 +1,6 @@
 import path from "node:path";
 import { loadConfig } from "../../config.js";
 import { createLogger } from "../../logger.js";
-import { startStripeEmulator } from "../../stripe/emulator/index.js";
 import { UsageError } from "../command.js";
 
 export async function stripeEmulator(args: string[]): Promise<void> {
@@ -9,6 +8,8 @@ export async function stripeEmulator(args: string[]): Promise<void> {
   const config = loadConfig();
   const apiKey = config.stripe.secretKey ?? "sk_test_emulator";
   const webhookSecret = config.stripe.webhookSecrets[0] ?? "whsec_emulator";
+  // Loaded on demand, like `start` does: a production build never needs the emulator's sources.
+  const { startStripeEmulator } = await import("@meterline/stripe-emulator");
   const emulator = await startStripeEmulator({
     port: config.stripeEmulatorPort,
     host: "0.0.0.0",

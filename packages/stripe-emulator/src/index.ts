@@ -1,15 +1,19 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import type { Clock } from "../../domain/clock.js";
-import { systemClock } from "../../domain/clock.js";
 import { billingRoutes } from "./billingRoutes.js";
 import { catalogRoutes } from "./catalogRoutes.js";
+import { type Clock, systemClock } from "./clock.js";
 import type { Context, EventInput, RequestInfo } from "./context.js";
 import { controlRoutes } from "./controlRoutes.js";
 import { pageRoutes } from "./pages.js";
 import { createEmulatorServer } from "./server.js";
 import { loadStore, newStripeId, saveStore } from "./store.js";
 import { DEFAULT_RETRY, WebhookDelivery } from "./webhookDelivery.js";
+
+export type { Clock } from "./clock.js";
+export { API_VERSION } from "./context.js";
+export { EU_STANDARD_VAT_BASIS_POINTS } from "./vatRates.js";
+export { signWebhookPayload } from "./webhookSignature.js";
 
 export interface StripeEmulatorOptions {
   port: number; // 0 = any free port

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { Clock } from "../../domain/clock.js";
+import type { Clock } from "./clock.js";
 import { API_VERSION, type Context, type ContextFor, NO_REQUEST } from "./context.js";
 import { runDueWork } from "./dueWork.js";
 import { FormEncodingError, parseForm } from "./formEncoding.js";

@@ -6,9 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Clock } from "../../src/domain/clock.js";
-import { type StripeEmulator, startStripeEmulator } from "../../src/stripe/emulator/index.js";
-import { verifyWebhookSignature } from "../../src/stripe/webhookSignature.js";
+import type { Clock } from "../src/clock.js";
+import { type StripeEmulator, startStripeEmulator } from "../src/index.js";
 
 const API_KEY = "sk_test_emulator_suite";
 const WEBHOOK_SECRET = "whsec_emulator_suite";
@@ -18,8 +17,19 @@ const BASE = new Date("2026-01-15T12:00:00Z");
 const START = BASE.getTime() / 1000;
 const clock: Clock = { now: () => BASE };
 
+const sdk = new Stripe(API_KEY);
+
+function verifies({ raw, header }: { raw: string; header: string | undefined }): { ok: boolean } {
+  try {
+    sdk.webhooks.constructEvent(raw, header ?? "", WEBHOOK_SECRET, 300, undefined, START);
+    return { ok: true };
+  } catch {
+    return { ok: false };
+  }
+}
+
 const fixtureKeys = JSON.parse(
-  readFileSync(new URL("../fixtures/stripeObjectKeys.json", import.meta.url), "utf8"),
+  readFileSync(new URL("./fixtures/stripeObjectKeys.json", import.meta.url), "utf8"),
 ) as Record<string, Record<string, string[]>>;
 
 interface Received {
@@ -38,12 +48,8 @@ async function startReceiver() {
     for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
     const raw = Buffer.concat(chunks).toString("utf8");
     const header = request.headers["stripe-signature"] as string | undefined;
-    const check = verifyWebhookSignature({
-      payload: raw,
-      header,
-      secrets: [WEBHOOK_SECRET],
-      now: clock.now(),
-    });
+    // The official SDK's own check, at the emulator's time: the deliveries are signed as Stripe signs.
+    const check = verifies({ raw, header });
     const event = JSON.parse(raw) as Stripe.Event;
     const attempt = received.filter((entry) => entry.event.id === event.id).length + 1;
     const status = respond(event, attempt);

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import type { Clock } from "../../domain/clock.js";
-import { signWebhookPayload } from "../webhookSignature.js";
+import type { Clock } from "./clock.js";
 import { renderEvent } from "./objects.js";
 import type { EventRecord, Store } from "./store.js";
+import { signWebhookPayload } from "./webhookSignature.js";
 
 export interface RetryPolicy {
   attempts: number;

@@ -1,4 +1,3 @@
-import { EU_STANDARD_VAT_BASIS_POINTS } from "../../domain/vatRates.js";
 import { readCard } from "./cards.js";
 import { payCheckoutSession } from "./checkout.js";
 import type { Context } from "./context.js";
@@ -8,6 +7,7 @@ import type { Reply, Route } from "./server.js";
 import type { Card, CheckoutSessionRecord, SubscriptionRecord } from "./store.js";
 import { requestCancelAtPeriodEnd } from "./subscriptions.js";
 import { taxOn } from "./tax.js";
+import { EU_STANDARD_VAT_BASIS_POINTS } from "./vatRates.js";
 
 /**
  * The hosted pages a person sees: Checkout (pay or subscribe) and the customer portal. Plain

@@ -1,4 +1,4 @@
-import { EU_STANDARD_VAT_BASIS_POINTS, taxCents } from "../../domain/vatRates.js";
+import { EU_STANDARD_VAT_BASIS_POINTS, taxCents } from "./vatRates.js";
 
 /** The emulator's tax engine: EU standard VAT by the customer's country, exclusive; none elsewhere. */
 export function basisPointsFor(country: string | null | undefined): number {
@@ -13,7 +13,7 @@ export function basisPointsFor(country: string | null | undefined): number {
 export function taxOn({ amount, country }: { amount: number; country: string | null | undefined }): number {
   const basisPoints = basisPointsFor(country);
   if (basisPoints === 0 || amount === 0) return 0;
-  const tax = Number(taxCents({ amountCents: BigInt(Math.abs(amount)), basisPoints }));
+  const tax = taxCents({ amountCents: Math.abs(amount), basisPoints });
   return amount < 0 ? -tax : tax;
 }
 

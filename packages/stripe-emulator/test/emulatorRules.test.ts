@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseForm } from "../../src/stripe/emulator/formEncoding.js";
-import { formatAmount } from "../../src/stripe/emulator/objects.js";
-import { boundaryAfter, periodBoundary, prorate } from "../../src/stripe/emulator/periods.js";
-import { percentageDecimal, taxOn } from "../../src/stripe/emulator/tax.js";
+import { parseForm } from "../src/formEncoding.js";
+import { formatAmount } from "../src/objects.js";
+import { boundaryAfter, periodBoundary, prorate } from "../src/periods.js";
+import { percentageDecimal, taxOn } from "../src/tax.js";
 
 const at = (iso: string) => Date.parse(iso) / 1000;
 
