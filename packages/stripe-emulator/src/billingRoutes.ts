@@ -19,6 +19,7 @@ import {
 import { applyMetadata, invalidRequest, type Params } from "./params.js";
 import { refundCharge } from "./payments.js";
 import type { Route } from "./server.js";
+import { ADDRESS, LIST, type Shape } from "./shapes.js";
 import { newStripeId, type TaxCalculationRecord } from "./store.js";
 import { cancelSubscription, updateSubscription } from "./subscriptions.js";
 import { basisPointsFor, taxOn } from "./tax.js";
@@ -48,10 +49,36 @@ function itemsReply<T extends { id: string }>({
   return listReply({ context, input, records: items.map((item) => ({ ...item, created })), render, url });
 }
 
+/** What Checkout Session creation accepts of Stripe's parameters: the part the emulator implements. */
+const CHECKOUT_SESSION: Shape = {
+  mode: true,
+  customer: true,
+  customer_email: true,
+  customer_creation: true,
+  customer_update: { address: true, name: true, shipping: true },
+  client_reference_id: true,
+  line_items: [
+    {
+      price: true,
+      price_data: "any",
+      quantity: true,
+      adjustable_quantity: { enabled: true, minimum: true, maximum: true },
+    },
+  ],
+  expires_at: true,
+  success_url: true,
+  cancel_url: true,
+  metadata: "map",
+  automatic_tax: { enabled: true },
+  subscription_data: { metadata: "map", billing_mode: { type: true } },
+  payment_intent_data: { metadata: "map" },
+};
+
 export const billingRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/checkout/sessions",
+    params: CHECKOUT_SESSION,
     handle: ({ context, input }) =>
       objectReply({
         context,
@@ -62,6 +89,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/checkout/sessions/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({
         context,
@@ -72,6 +100,7 @@ export const billingRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/checkout/sessions/:id/expire",
+    params: {},
     handle: ({ context, input, path }) => {
       const session = expireCheckoutSession({
         context,
@@ -83,6 +112,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/checkout/sessions/:id/line_items",
+    params: LIST,
     handle: ({ context, input, path }) => {
       const session = context.store.checkoutSessions.require(id(path));
       return itemsReply({
@@ -98,6 +128,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/checkout/sessions",
+    params: { ...LIST, customer: true, status: true, payment_intent: true, subscription: true },
     handle: ({ context, input }) => {
       const customer = input.string("customer");
       const status = input.string("status");
@@ -123,6 +154,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/subscriptions/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({
         context,
@@ -133,6 +165,13 @@ export const billingRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/subscriptions/:id",
+    params: {
+      items: [{ id: true, price: true, quantity: true, deleted: true, metadata: "map" }],
+      cancel_at_period_end: true,
+      proration_behavior: true,
+      payment_behavior: true,
+      metadata: "map",
+    },
     handle: ({ context, input, path }) => {
       const subscription = updateSubscription({
         context,
@@ -145,6 +184,7 @@ export const billingRoutes: Route[] = [
   {
     method: "DELETE",
     path: "/v1/subscriptions/:id",
+    params: {},
     handle: ({ context, input, path }) => {
       const subscription = cancelSubscription({
         context,
@@ -156,6 +196,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/subscriptions",
+    params: { ...LIST, customer: true, price: true, status: true },
     handle: ({ context, input }) => {
       const customer = input.string("customer");
       const price = input.string("price");
@@ -179,6 +220,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/subscription_items",
+    params: { ...LIST, subscription: true },
     handle: ({ context, input }) => {
       const subscription = context.store.subscriptions.require(
         input.requiredString("subscription"),
@@ -197,6 +239,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/subscription_items/:id",
+    params: {},
     handle: ({ context, input, path }) => {
       for (const subscription of context.store.subscriptions.all()) {
         const item = subscription.items.find((candidate) => candidate.id === id(path));
@@ -213,6 +256,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/invoices/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({
         context,
@@ -223,6 +267,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/invoices/:id/lines",
+    params: LIST,
     handle: ({ context, input, path }) => {
       const invoice = context.store.invoices.require(id(path));
       return itemsReply({
@@ -238,6 +283,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/invoices",
+    params: { ...LIST, customer: true, subscription: true, status: true },
     handle: ({ context, input }) => {
       const customer = input.string("customer");
       const subscription = input.string("subscription");
@@ -261,6 +307,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/payment_intents/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({
         context,
@@ -271,6 +318,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/payment_intents",
+    params: { ...LIST, customer: true },
     handle: ({ context, input }) => {
       const customer = input.string("customer");
       return listReply({
@@ -287,12 +335,14 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/charges/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({ context, input, object: renderCharge(context, context.store.charges.require(id(path))) }),
   },
   {
     method: "GET",
     path: "/v1/charges",
+    params: { ...LIST, customer: true, payment_intent: true },
     handle: ({ context, input }) => {
       const customer = input.string("customer");
       const paymentIntent = input.string("payment_intent");
@@ -314,6 +364,7 @@ export const billingRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/refunds",
+    params: { charge: true, payment_intent: true, amount: true, reason: true, metadata: "map" },
     handle: ({ context, input }) => {
       const chargeId = input.string("charge");
       const paymentIntentId = input.string("payment_intent");
@@ -340,12 +391,14 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/refunds/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({ context, input, object: renderRefund(context.store.refunds.require(id(path))) }),
   },
   {
     method: "GET",
     path: "/v1/refunds",
+    params: { ...LIST, charge: true, payment_intent: true },
     handle: ({ context, input }) => {
       const charge = input.string("charge");
       const paymentIntent = input.string("payment_intent");
@@ -367,6 +420,7 @@ export const billingRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/billing_portal/sessions",
+    params: { customer: true, return_url: true, configuration: true },
     handle: ({ context, input }) => {
       const customer = context.store.customers.require(input.requiredString("customer"), "customer");
       const session = context.store.portalSessions.insert({
@@ -381,12 +435,19 @@ export const billingRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/tax/calculations",
+    params: {
+      currency: true,
+      customer: true,
+      customer_details: { address: ADDRESS, address_source: true },
+      line_items: [{ amount: true, quantity: true, reference: true, tax_behavior: true }],
+    },
     handle: ({ context, input }) =>
       objectReply({ context, input, object: renderTaxCalculation(createTaxCalculation({ context, input })) }),
   },
   {
     method: "GET",
     path: "/v1/tax/calculations/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({
         context,
@@ -397,6 +458,7 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/tax/calculations/:id/line_items",
+    params: LIST,
     handle: ({ context, input, path }) => {
       const calculation = context.store.taxCalculations.require(id(path));
       return itemsReply({
@@ -412,12 +474,14 @@ export const billingRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/events/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({ context, input, object: renderEvent(context.store.events.require(id(path))) }),
   },
   {
     method: "GET",
     path: "/v1/events",
+    params: { ...LIST, type: true, types: [true] },
     handle: ({ context, input }) => {
       const type = input.string("type");
       const types = input.strings("types");

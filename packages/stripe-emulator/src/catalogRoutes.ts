@@ -10,6 +10,7 @@ import {
 } from "./objects.js";
 import { applyMetadata, invalidRequest, type Params } from "./params.js";
 import type { Route } from "./server.js";
+import { ADDRESS, LIST } from "./shapes.js";
 import { type Address, newStripeId, type PriceRecord } from "./store.js";
 
 /** Customers, products and prices: `/v1/customers`, `/v1/products`, `/v1/prices`. */
@@ -17,6 +18,15 @@ export const catalogRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/customers",
+    params: {
+      email: true,
+      name: true,
+      description: true,
+      phone: true,
+      address: ADDRESS,
+      metadata: "map",
+      balance: true,
+    },
     handle: ({ context, input }) => {
       const customer = createCustomer({
         context,
@@ -34,6 +44,7 @@ export const catalogRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/customers/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({
         context,
@@ -44,6 +55,15 @@ export const catalogRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/customers/:id",
+    params: {
+      email: true,
+      name: true,
+      description: true,
+      phone: true,
+      address: ADDRESS,
+      metadata: "map",
+      balance: true,
+    },
     handle: ({ context, input, path }) => {
       const customer = context.store.customers.require(path.id ?? "");
       const before = renderCustomer(context, customer);
@@ -68,6 +88,7 @@ export const catalogRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/customers",
+    params: { ...LIST, email: true },
     handle: ({ context, input }) => {
       const email = input.string("email");
       return listReply({
@@ -84,6 +105,7 @@ export const catalogRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/products",
+    params: { id: true, name: true, description: true, active: true, metadata: "map" },
     handle: ({ context, input }) => {
       const id = input.string("id") ?? newStripeId("prod_", 14);
       if (context.store.products.get(id)) {
@@ -108,12 +130,14 @@ export const catalogRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/products/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({ context, input, object: renderProduct(context.store.products.require(path.id ?? "")) }),
   },
   {
     method: "POST",
     path: "/v1/products/:id",
+    params: { name: true, description: true, active: true, default_price: true, metadata: "map" },
     handle: ({ context, input, path }) => {
       const product = context.store.products.require(path.id ?? "");
       const before = renderProduct(product);
@@ -136,6 +160,7 @@ export const catalogRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/products",
+    params: { ...LIST, active: true, ids: [true] },
     handle: ({ context, input }) => {
       const active = input.boolean("active");
       const ids = input.strings("ids");
@@ -156,6 +181,18 @@ export const catalogRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/prices",
+    params: {
+      product: true,
+      currency: true,
+      unit_amount: true,
+      recurring: { interval: true, interval_count: true },
+      nickname: true,
+      tax_behavior: true,
+      metadata: "map",
+      active: true,
+      lookup_key: true,
+      transfer_lookup_key: true,
+    },
     handle: ({ context, input }) => {
       const product = context.store.products.require(input.requiredString("product"), "product");
       const unitAmount = input.requiredInteger("unit_amount");
@@ -191,12 +228,21 @@ export const catalogRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/prices/:id",
+    params: {},
     handle: ({ context, input, path }) =>
       objectReply({ context, input, object: renderPrice(context.store.prices.require(path.id ?? "")) }),
   },
   {
     method: "POST",
     path: "/v1/prices/:id",
+    params: {
+      active: true,
+      nickname: true,
+      tax_behavior: true,
+      lookup_key: true,
+      transfer_lookup_key: true,
+      metadata: "map",
+    },
     handle: ({ context, input, path }) => {
       const price = context.store.prices.require(path.id ?? "");
       const before = renderPrice(price);
@@ -216,6 +262,7 @@ export const catalogRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/prices",
+    params: { ...LIST, lookup_keys: [true], active: true, product: true, type: true, currency: true },
     handle: ({ context, input }) => {
       const lookupKeys = input.strings("lookup_keys");
       const active = input.boolean("active");

@@ -9,6 +9,22 @@ import type { Card, CheckoutSessionRecord } from "./store.js";
 import type { WebhookDelivery } from "./webhookDelivery.js";
 
 const MAX_REPLAY_TIMES = 100;
+/** Ten minutes: more would outlast any client's timeout and only hang a test. */
+const MAX_DELAY_MS = 600_000;
+
+/** Settings of the running emulator that no Stripe request changes; kept in memory only. */
+export interface Settings {
+  latencyMs: number;
+}
+
+/** A whole number of milliseconds from 0 to MAX_DELAY_MS, named by its field when refused. */
+function milliseconds(input: Params, key: string): number | undefined {
+  const value = input.integer(key);
+  if (value !== undefined && (value < 0 || value > MAX_DELAY_MS)) {
+    throw invalidRequest(`${key} must be between 0 and ${MAX_DELAY_MS}.`, key, "parameter_invalid_integer");
+  }
+  return value;
+}
 
 /** A card typed without an expiry (scripts) expires some years after the emulator's now. */
 export function cardFromNumber({ context, number }: { context: Context; number: string }): Card {
@@ -51,11 +67,57 @@ function scriptedPayment({
  * Routes for scripts and tests, on the hosted pages' origin, outside Stripe's API: pay a session
  * as a person would, move the clock, swap a customer's card, replay events, inspect deliveries.
  */
-export function controlRoutes({ delivery }: { delivery: WebhookDelivery }): Route[] {
+export function controlRoutes({
+  delivery,
+  settings,
+}: {
+  delivery: WebhookDelivery;
+  settings: Settings;
+}): Route[] {
   return [
+    {
+      // Every answer of Stripe's API waits this long; control routes and hosted pages do not.
+      method: "POST",
+      path: "/_emulator/latency",
+      params: { ms: true },
+      handle: ({ input }) => {
+        const ms = milliseconds(input, "ms");
+        if (ms === undefined) throw invalidRequest("Missing required param: ms.", "ms", "parameter_missing");
+        settings.latencyMs = ms;
+        return json({ ms });
+      },
+    },
+    {
+      method: "GET",
+      path: "/_emulator/latency",
+      params: {},
+      handle: () => json({ ms: settings.latencyMs }),
+    },
+    {
+      // Stripe guarantees no order of delivery: shuffled, first attempts come in any order, late.
+      method: "POST",
+      path: "/_emulator/deliveries",
+      params: { shuffle: true, max_delay_ms: true },
+      handle: ({ input }) => {
+        const shuffle = input.boolean("shuffle");
+        if (shuffle === undefined) {
+          throw invalidRequest("Missing required param: shuffle.", "shuffle", "parameter_missing");
+        }
+        const maxDelayMs = milliseconds(input, "max_delay_ms") ?? 0;
+        delivery.order = { shuffle, maxDelayMs: shuffle ? maxDelayMs : 0 };
+        return json({ shuffle, max_delay_ms: delivery.order.maxDelayMs });
+      },
+    },
+    {
+      method: "GET",
+      path: "/_emulator/deliveries",
+      params: {},
+      handle: () => json({ shuffle: delivery.order.shuffle, max_delay_ms: delivery.order.maxDelayMs }),
+    },
     {
       method: "POST",
       path: "/_emulator/clock/advance",
+      params: { seconds: true },
       handle: ({ context, input }) => {
         const seconds = input.requiredInteger("seconds");
         if (seconds < 0) throw invalidRequest("The clock only moves forward.", "seconds");
@@ -67,11 +129,13 @@ export function controlRoutes({ delivery }: { delivery: WebhookDelivery }): Rout
     {
       method: "GET",
       path: "/_emulator/clock",
+      params: {},
       handle: ({ context }) => json({ now: context.now() }),
     },
     {
       method: "POST",
       path: "/_emulator/checkout/sessions/:id/pay",
+      params: { card: true, email: true, country: true, quantity: true, async: true, amount_subtotal: true },
       handle: ({ context, input, path }) => {
         const session = context.store.checkoutSessions.require(path.id ?? "");
         const payment = scriptedPayment({ context, session, input });
@@ -81,6 +145,7 @@ export function controlRoutes({ delivery }: { delivery: WebhookDelivery }): Rout
     {
       method: "POST",
       path: "/_emulator/customers/:id/card",
+      params: { card: true },
       handle: ({ context, input, path }) => {
         const customer = context.store.customers.require(path.id ?? "");
         customer.card = cardFromNumber({ context, number: input.requiredString("card") });
@@ -90,6 +155,7 @@ export function controlRoutes({ delivery }: { delivery: WebhookDelivery }): Rout
     {
       method: "POST",
       path: "/_emulator/events/replay",
+      params: { times: true, shuffle: true },
       handle: async ({ input }) => {
         const times = input.integer("times") ?? 1;
         if (times < 1 || times > MAX_REPLAY_TIMES) {
@@ -102,6 +168,7 @@ export function controlRoutes({ delivery }: { delivery: WebhookDelivery }): Rout
     {
       method: "GET",
       path: "/_emulator/events",
+      params: {},
       handle: ({ context }) =>
         json({
           data: context.store.events.all().map((event) => ({

@@ -80,14 +80,16 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     logger,
     emit: (event) => publish(event, request),
   });
+  const settings = { latencyMs: 0 };
   const server = createEmulatorServer({
-    routes: [...catalogRoutes, ...billingRoutes, ...controlRoutes({ delivery }), ...pageRoutes],
+    routes: [...catalogRoutes, ...billingRoutes, ...controlRoutes({ delivery, settings }), ...pageRoutes],
     contextFor,
     store,
     apiKey: options.apiKey,
     baseClock,
     persist,
     logger,
+    latencyMs: () => settings.latencyMs,
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -288,6 +288,7 @@ function checkoutRoutes(): Route[] {
     {
       method: "GET",
       path: "/checkout/:id",
+      params: null,
       handle: ({ context, path }) => {
         const session = context.store.checkoutSessions.get(path.id ?? "");
         if (!session) return message({ title: "Not found", text: "This checkout page does not exist." });
@@ -307,6 +308,7 @@ function checkoutRoutes(): Route[] {
     {
       method: "POST",
       path: "/checkout/:id",
+      params: null,
       handle: ({ context, input, path }) => {
         const session = context.store.checkoutSessions.get(path.id ?? "");
         if (!session) return message({ title: "Not found", text: "This checkout page does not exist." });
@@ -413,6 +415,7 @@ function portalRoutes(): Route[] {
   const change = (verb: "cancel" | "renew"): Route => ({
     method: "POST",
     path: `/billing_portal/:id/subscriptions/:subscription/${verb}`,
+    params: null,
     handle: ({ context, path }) => {
       const session = context.store.portalSessions.get(path.id ?? "");
       const subscription = context.store.subscriptions.get(path.subscription ?? "");
@@ -427,6 +430,7 @@ function portalRoutes(): Route[] {
     {
       method: "GET",
       path: "/billing_portal/:id",
+      params: null,
       handle: ({ context, path }) => portalPage({ context, sessionId: path.id ?? "" }),
     },
     change("cancel"),

@@ -1,11 +1,13 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.js";
 import { API_VERSION, type Context, type ContextFor, NO_REQUEST } from "./context.js";
 import { runDueWork } from "./dueWork.js";
 import { FormEncodingError, parseForm } from "./formEncoding.js";
 import { invalidRequest, Params, StripeApiError } from "./params.js";
+import { refuseUnknown, type Shape } from "./shapes.js";
 import { newStripeId, type Store } from "./store.js";
 
 export type Reply =
@@ -24,6 +26,11 @@ export interface RouteRequest {
 export interface Route {
   method: "GET" | "POST" | "DELETE";
   path: string;
+  /**
+   * The parameters it accepts; any other is refused before it runs. Every route of Stripe's API
+   * also takes `expand`. Null only for the hosted pages, which read a form of their own.
+   */
+  params: Shape | null;
   handle(request: RouteRequest): Reply | Promise<Reply>;
 }
 
@@ -130,6 +137,8 @@ interface ServerOptions {
   baseClock: Clock;
   persist(): void;
   logger: Logger | undefined;
+  /** Milliseconds every answer of Stripe's API waits (`/_emulator/latency`); 0 for none. */
+  latencyMs(): number;
 }
 
 export function createEmulatorServer(options: ServerOptions): Server {
@@ -160,14 +169,18 @@ async function handle({
   const idempotencyKey = method === "POST" && isApi ? headerOf(request, "idempotency-key") : null;
   const headers: Record<string, string> = { "request-id": requestId, "stripe-version": API_VERSION };
   if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
-  const send = (reply: Reply, extra: Record<string, string> = {}) =>
+  // Read on arrival: a request already in flight keeps the latency it came in with.
+  const latencyMs = isApi ? options.latencyMs() : 0;
+  const send = async (reply: Reply, extra: Record<string, string> = {}) => {
+    if (latencyMs > 0) await sleep(latencyMs);
     writeReply({ response, reply, headers: { ...headers, ...extra } });
+  };
   const fail = (error: StripeApiError) => send(json(error.toBody(requestId), error.status));
 
   const found = match(routes, method, url.pathname);
   if (!found) {
     if (isApi) {
-      fail(
+      await fail(
         new StripeApiError({
           status: 404,
           type: "invalid_request_error",
@@ -175,7 +188,11 @@ async function handle({
         }),
       );
     } else {
-      send({ kind: "html", status: 404, body: "<!doctype html><title>Not found</title><p>Not found.</p>" });
+      await send({
+        kind: "html",
+        status: 404,
+        body: "<!doctype html><title>Not found</title><p>Not found.</p>",
+      });
     }
     return;
   }
@@ -230,7 +247,7 @@ async function handle({
     });
   }
   if (method !== "GET" || dueWorkRan) options.persist();
-  send(reply);
+  await send(reply);
 }
 
 async function run({
@@ -256,6 +273,13 @@ async function run({
 }): Promise<Reply> {
   try {
     const raw = method === "POST" ? parseBody({ body, contentType }) : parseForm(url.search.slice(1));
+    if (route.params) {
+      const shape = url.pathname.startsWith("/v1/")
+        ? { ...route.params, expand: [true] as const }
+        : route.params;
+      const unknown = refuseUnknown({ shape, input: raw });
+      if (unknown) throw unknown;
+    }
     return await route.handle({ context: options.contextFor(request), path, input: new Params(raw) });
   } catch (error) {
     if (error instanceof StripeApiError) return json(error.toBody(requestId), error.status);

@@ -34,9 +34,20 @@ interface Delivery {
 }
 
 /**
- * POSTs events to the webhook endpoint, signed, one at a time, first attempts in creation order.
- * A failed attempt (non-2xx or network error) is retried later with doubling delays while the
- * following events go on, so a receiver sees late and out-of-order events as from Stripe.
+ * How first attempts are ordered. Stripe guarantees no order; by default the emulator keeps
+ * creation order, and `shuffle` makes it take any due delivery at random, each first attempt
+ * held back a random 0 to `maxDelayMs` ms, so a receiver must converge whatever comes first.
+ */
+export interface DeliveryOrder {
+  shuffle: boolean;
+  maxDelayMs: number;
+}
+
+/**
+ * POSTs events to the webhook endpoint, signed, one at a time, first attempts in creation order
+ * unless `order` shuffles them. A failed attempt (non-2xx or network error) is retried later with
+ * doubling delays while the following events go on, so a receiver sees late and out-of-order
+ * events as from Stripe.
  */
 export class WebhookDelivery {
   private readonly queue: Delivery[] = [];
@@ -46,6 +57,7 @@ export class WebhookDelivery {
   private running = false;
   private closed = false;
   private readonly options: WebhookDeliveryOptions;
+  order: DeliveryOrder = { shuffle: false, maxDelayMs: 0 };
 
   constructor(options: WebhookDeliveryOptions) {
     this.options = options;
@@ -62,8 +74,11 @@ export class WebhookDelivery {
 
   enqueue(eventId: string): void {
     if (!this.enabled || this.closed) return;
-    this.queue.push({ eventId, attempt: 1, dueAt: Date.now(), replay: false });
-    this.pump();
+    const delayMs = this.order.shuffle ? Math.floor(Math.random() * (this.order.maxDelayMs + 1)) : 0;
+    this.queue.push({ eventId, attempt: 1, dueAt: Date.now() + delayMs, replay: false });
+    // Later, so the events of one request are all queued before the first is picked.
+    if (this.order.shuffle) setImmediate(() => this.pump());
+    else this.pump();
   }
 
   /** Delivers every event `times` more times (shuffled if asked); resolves with the count once all were tried. */
@@ -128,7 +143,8 @@ export class WebhookDelivery {
   private async work(): Promise<void> {
     for (;;) {
       const now = Date.now();
-      const index = this.queue.findIndex((delivery) => delivery.dueAt <= now);
+      const due = this.queue.flatMap((delivery, index) => (delivery.dueAt <= now ? [index] : []));
+      const index = (this.order.shuffle ? due[Math.floor(Math.random() * due.length)] : due[0]) ?? -1;
       const delivery = index === -1 ? undefined : this.queue.splice(index, 1)[0];
       if (!delivery || this.closed) return;
       await this.deliver(delivery);
