@@ -18,6 +18,7 @@ import {
 } from "./objects.js";
 import { applyMetadata, invalidRequest, type Params } from "./params.js";
 import { refundCharge } from "./payments.js";
+import { portalConfigurationFor } from "./portalConfigurations.js";
 import type { Route } from "./server.js";
 import { ADDRESS, LIST, type Shape } from "./shapes.js";
 import { newStripeId, type TaxCalculationRecord } from "./store.js";
@@ -423,11 +424,13 @@ export const billingRoutes: Route[] = [
     params: { customer: true, return_url: true, configuration: true },
     handle: ({ context, input }) => {
       const customer = context.store.customers.require(input.requiredString("customer"), "customer");
+      const configuration = portalConfigurationFor({ context, input });
       const session = context.store.portalSessions.insert({
         id: newStripeId("bps_"),
         created: context.now(),
         customer: customer.id,
-        returnUrl: input.url("return_url") ?? null,
+        returnUrl: input.url("return_url") ?? configuration.defaultReturnUrl,
+        configuration: configuration.id,
       });
       return objectReply({ context, input, object: renderPortalSession(context, session) });
     },

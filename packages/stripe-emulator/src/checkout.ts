@@ -1,7 +1,7 @@
 import { cardError, declineFor } from "./cards.js";
 import type { Context } from "./context.js";
 import { createCustomer } from "./customers.js";
-import { renderCheckoutSession, renderSubscription } from "./objects.js";
+import { changedAttributes, renderCheckoutSession, renderCustomer, renderSubscription } from "./objects.js";
 import { invalidRequest, type Params } from "./params.js";
 import {
   chargePaymentIntent,
@@ -17,6 +17,7 @@ import {
 import { periodBoundary } from "./periods.js";
 import {
   addressWithCountry,
+  type BillingModeType,
   type Card,
   type CheckoutSessionRecord,
   type CustomerRecord,
@@ -50,8 +51,18 @@ export function createCheckoutSession({
       "customer_email",
     );
   }
-  if (customer) context.store.customers.require(customer, "customer");
-  const lineItems = readLineItems({ context, params, mode });
+  const customerRecord = customer ? context.store.customers.require(customer, "customer") : null;
+  const customerUpdate = readCustomerUpdate({ params, customer: customerRecord });
+  const automaticTax = params.object("automatic_tax")?.boolean("enabled") ?? false;
+  if (automaticTax && customerRecord && !hasTaxLocation(customerRecord) && !customerUpdate.collectsAddress) {
+    throw invalidRequest(
+      "Automatic tax needs the customer's location, and this customer has no address Stripe Tax can use (a country, and a postal code in the US and Canada). Give the customer such an address, or let Checkout collect and save one with customer_update[address]=auto (or customer_update[shipping]=auto).",
+      "customer",
+      "customer_tax_location_invalid",
+    );
+  }
+  const lineItems = readLineItems({ context, params, mode, automaticTax });
+  const billingMode = readBillingMode({ params, mode });
   const firstPrice = context.store.prices.require(lineItems[0]?.price ?? "");
   const expiresAt = params.integer("expires_at") ?? now + SESSION_LIFETIME_SECONDS;
   if (expiresAt < now + MIN_SESSION_LIFETIME_SECONDS || expiresAt > now + SESSION_LIFETIME_SECONDS) {
@@ -79,8 +90,10 @@ export function createCheckoutSession({
     cancelUrl: params.url("cancel_url") ?? null,
     metadata: metadataOf(params),
     subscriptionMetadata: metadataOf(params.object("subscription_data")),
+    subscriptionBillingMode: billingMode,
     paymentIntentMetadata: metadataOf(params.object("payment_intent_data")),
-    automaticTax: params.object("automatic_tax")?.boolean("enabled") ?? false,
+    automaticTax,
+    saveAddress: customerUpdate.address === "auto",
     subscription: null,
     invoice: null,
     paymentIntent: null,
@@ -89,6 +102,58 @@ export function createCheckoutSession({
     amountTax: 0,
     customerDetails: null,
   });
+}
+
+/** Stripe Tax locates a customer by a country, and in the US and Canada by a postal code too. */
+function hasTaxLocation(customer: CustomerRecord): boolean {
+  const country = customer.address?.country;
+  if (!country) return false;
+  return !["US", "CA"].includes(country) || Boolean(customer.address?.postal_code);
+}
+
+/** `customer_update`: what Checkout saves back onto an existing customer; only with `customer`. */
+function readCustomerUpdate({ params, customer }: { params: Params; customer: CustomerRecord | null }): {
+  address: "auto" | "never";
+  collectsAddress: boolean;
+} {
+  const update = params.object("customer_update");
+  if (!update) return { address: "never", collectsAddress: false };
+  if (!customer) {
+    throw invalidRequest("customer_update can only be used with customer.", "customer_update");
+  }
+  const address = update.enumOf("address", ["auto", "never"] as const) ?? "never";
+  update.enumOf("name", ["auto", "never"] as const);
+  const shipping = update.enumOf("shipping", ["auto", "never"] as const) ?? "never";
+  return { address, collectsAddress: address === "auto" || shipping === "auto" };
+}
+
+/** `subscription_data[billing_mode][type]`: flexible unless classic is asked for, as at Stripe. */
+function readBillingMode({
+  params,
+  mode,
+}: {
+  params: Params;
+  mode: "subscription" | "payment";
+}): BillingModeType | undefined {
+  const billingMode = params.object("subscription_data")?.object("billing_mode");
+  if (mode !== "subscription") {
+    if (billingMode) {
+      throw invalidRequest(
+        "subscription_data can only be used in subscription mode.",
+        "subscription_data[billing_mode]",
+      );
+    }
+    return undefined;
+  }
+  if (!billingMode) return "flexible";
+  const type = billingMode.enumOf("type", ["classic", "flexible"] as const);
+  if (!type)
+    throw invalidRequest(
+      "Missing required param: subscription_data[billing_mode][type].",
+      "subscription_data[billing_mode][type]",
+      "parameter_missing",
+    );
+  return type;
 }
 
 function metadataOf(params: Params | undefined): Record<string, string> {
@@ -102,10 +167,12 @@ function readLineItems({
   context,
   params,
   mode,
+  automaticTax,
 }: {
   context: Context;
   params: Params;
   mode: "subscription" | "payment";
+  automaticTax: boolean;
 }): SessionLineItem[] {
   const items = params.list("line_items");
   if (!items || items.length === 0) {
@@ -129,6 +196,16 @@ function readLineItems({
         "The emulator's subscription mode takes recurring prices only.",
         item.name("price"),
       );
+    }
+    if (automaticTax && price.taxBehavior === "unspecified") {
+      // No default tax behavior can be set on the emulator's account, so the price must carry one.
+      throw invalidRequest(
+        `Automatic tax needs to know whether the price \`${price.id}\` includes tax: set its tax_behavior to exclusive or inclusive.`,
+        item.name("price"),
+      );
+    }
+    if (automaticTax && price.taxBehavior === "inclusive") {
+      throw invalidRequest("The emulator computes exclusive tax only.", item.name("price"));
     }
     prices.push(price);
     const adjustable = item.object("adjustable_quantity");
@@ -221,12 +298,34 @@ export function payCheckoutSession({
   session.amountTotal = session.amountSubtotal + session.amountTax;
   session.customerDetails = { email, country: country ?? "US" };
   session.status = "complete";
+  if (session.saveAddress && customer && country) saveAddress({ context, customer, country });
   if (session.mode === "subscription") {
     fulfilSubscription({ context, session, customer, payment, email, country });
   } else {
     fulfilPayment({ context, session, customer, payment, email, country });
   }
   return session;
+}
+
+/** `customer_update[address]=auto`: the address collected replaces the customer's, told by an event. */
+function saveAddress({
+  context,
+  customer,
+  country,
+}: {
+  context: Context;
+  customer: CustomerRecord;
+  country: string;
+}): void {
+  if (customer.address?.country === country) return;
+  const before = renderCustomer(context, customer);
+  customer.address = addressWithCountry(country);
+  const after = renderCustomer(context, customer);
+  context.emit({
+    type: "customer.updated",
+    object: after,
+    previousAttributes: changedAttributes(before, after),
+  });
 }
 
 function lineAmount({ context, item }: { context: Context; item: SessionLineItem }): number {
@@ -303,6 +402,7 @@ function fulfilSubscription({
     latestInvoice: null,
     metadata: { ...session.subscriptionMetadata },
     automaticTax: session.automaticTax,
+    billingMode: { type: session.subscriptionBillingMode ?? "flexible", updatedAt: at },
     pendingLines: [],
   });
   const draft = draftInvoice({

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Context, EventInput, RequestInfo } from "./context.js";
 import { controlRoutes } from "./controlRoutes.js";
 import { pageRoutes } from "./pages.js";
+import { portalConfigurationRoutes } from "./portalConfigurations.js";
 import { createEmulatorServer } from "./server.js";
 import { loadStore, newStripeId, saveStore } from "./store.js";
 import { DEFAULT_RETRY, WebhookDelivery } from "./webhookDelivery.js";
@@ -82,7 +83,13 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   });
   const settings = { latencyMs: 0 };
   const server = createEmulatorServer({
-    routes: [...catalogRoutes, ...billingRoutes, ...controlRoutes({ delivery, settings }), ...pageRoutes],
+    routes: [
+      ...catalogRoutes,
+      ...billingRoutes,
+      ...portalConfigurationRoutes,
+      ...controlRoutes({ delivery, settings }),
+      ...pageRoutes,
+    ],
     contextFor,
     store,
     apiKey: options.apiKey,

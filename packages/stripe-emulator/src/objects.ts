@@ -355,6 +355,15 @@ export function renderSubscriptionItem({
   };
 }
 
+function renderBillingMode(subscription: SubscriptionRecord): StripeObject {
+  const mode = subscription.billingMode ?? { type: "classic", updatedAt: subscription.created };
+  return {
+    flexible: mode.type === "flexible" ? { proration_discounts: "included" } : null,
+    type: mode.type,
+    updated_at: mode.updatedAt,
+  };
+}
+
 export function renderSubscription(render: Render, subscription: SubscriptionRecord): StripeObject {
   return {
     id: subscription.id,
@@ -368,7 +377,7 @@ export function renderSubscription(render: Render, subscription: SubscriptionRec
     },
     billing_cycle_anchor: subscription.billingCycleAnchor,
     billing_cycle_anchor_config: null,
-    billing_mode: { flexible: null, type: "classic" },
+    billing_mode: renderBillingMode(subscription),
     billing_schedules: [],
     billing_thresholds: null,
     cancel_at: subscription.cancelAt,
@@ -789,7 +798,7 @@ export function renderPortalSession({ publicUrl }: Render, session: PortalSessio
   return {
     id: session.id,
     object: "billing_portal.session",
-    configuration: "bpc_emulator",
+    configuration: session.configuration ?? null,
     created: session.created,
     customer: session.customer,
     customer_account: null,

@@ -5,7 +5,7 @@ import { BUSINESS_NAME, formatAmount, productNameOf } from "./objects.js";
 import { type Params, StripeApiError } from "./params.js";
 import type { Reply, Route } from "./server.js";
 import type { Card, CheckoutSessionRecord, SubscriptionRecord } from "./store.js";
-import { requestCancelAtPeriodEnd } from "./subscriptions.js";
+import { cancelSubscription, requestCancelAtPeriodEnd } from "./subscriptions.js";
 import { taxOn } from "./tax.js";
 import { EU_STANDARD_VAT_BASIS_POINTS } from "./vatRates.js";
 
@@ -375,6 +375,11 @@ function portalPage({ context, sessionId }: { context: Context; sessionId: strin
   const session = store.portalSessions.get(sessionId);
   if (!session) return message({ title: "Not found", text: "This billing page does not exist." });
   const customer = store.customers.require(session.customer);
+  const configuration = session.configuration
+    ? store.portalConfigurations.get(session.configuration)
+    : undefined;
+  const canCancel = configuration?.subscriptionCancel.enabled ?? true;
+  const showInvoices = configuration?.invoiceHistory ?? true;
   const subscriptions = store.subscriptions
     .newestFirst()
     .filter((subscription) => subscription.customer === customer.id);
@@ -388,7 +393,9 @@ function portalPage({ context, sessionId }: { context: Context; sessionId: strin
           ? ""
           : subscription.cancelAtPeriodEnd
             ? action(subscription, "renew", "Keep subscription", "")
-            : action(subscription, "cancel", "Cancel subscription", "secondary");
+            : canCancel
+              ? action(subscription, "cancel", "Cancel subscription", "secondary")
+              : "";
       return `<div class="card">${subscriptionSummary({ context, subscription })}${button}</div>`;
     })
     .join("");
@@ -406,8 +413,8 @@ function portalPage({ context, sessionId }: { context: Context; sessionId: strin
 <p class="muted">${escapeHtml(customer.email ?? customer.id)}</p>
 <h2>Subscriptions</h2>
 ${subscriptionCards || '<p class="muted">No subscriptions.</p>'}
-<h2>Invoices</h2>
-${invoiceRows ? `<div class="card"><table><thead><tr><th scope="col">Number</th><th scope="col">Date</th><th scope="col">Amount</th><th scope="col">Status</th></tr></thead><tbody>${invoiceRows}</tbody></table></div>` : '<p class="muted">No invoices.</p>'}`;
+${showInvoices ? "<h2>Invoices</h2>" : ""}
+${!showInvoices ? "" : invoiceRows ? `<div class="card"><table><thead><tr><th scope="col">Number</th><th scope="col">Date</th><th scope="col">Amount</th><th scope="col">Status</th></tr></thead><tbody>${invoiceRows}</tbody></table></div>` : '<p class="muted">No invoices.</p>'}`;
   return html(page({ title: "Billing", body }));
 }
 
@@ -422,7 +429,18 @@ function portalRoutes(): Route[] {
       if (!session || !subscription || subscription.customer !== session.customer) {
         return message({ title: "Not found", text: "This subscription is not on this billing page." });
       }
-      requestCancelAtPeriodEnd({ context, subscription, cancel: verb === "cancel" });
+      const configuration = session.configuration
+        ? context.store.portalConfigurations.get(session.configuration)
+        : undefined;
+      const cancelling = configuration?.subscriptionCancel ?? { enabled: true, mode: "at_period_end" };
+      if (verb === "cancel" && !cancelling.enabled) {
+        return message({ title: "Not allowed", text: "This billing page does not offer cancellation." });
+      }
+      if (verb === "cancel" && cancelling.mode === "immediately") {
+        cancelSubscription({ context, subscription });
+      } else {
+        requestCancelAtPeriodEnd({ context, subscription, cancel: verb === "cancel" });
+      }
       return { kind: "redirect", location: `/billing_portal/${session.id}` };
     },
   });

@@ -138,6 +138,8 @@ export function itemLine({
   periodEnd: number;
 }): InvoiceLineDraft {
   const price = context.store.prices.require(item.price);
+  // The item is billed for this period: flexible billing mode credits this back for unused time.
+  item.billedAmount = price.unitAmount * item.quantity;
   return {
     description: `${item.quantity} × ${productNameOf(context.store, price.id)} (at ${formatAmount({
       amount: price.unitAmount,

@@ -99,8 +99,12 @@ export interface CheckoutSessionRecord {
   cancelUrl: string | null;
   metadata: Metadata;
   subscriptionMetadata: Metadata;
+  /** `subscription_data[billing_mode][type]`, flexible when not given (absent in older data files). */
+  subscriptionBillingMode?: BillingModeType;
   paymentIntentMetadata: Metadata;
   automaticTax: boolean;
+  /** `customer_update[address]=auto`: the address Checkout collects is saved onto the customer. */
+  saveAddress?: boolean;
   subscription: string | null;
   invoice: string | null;
   paymentIntent: string | null;
@@ -116,7 +120,15 @@ export interface SubscriptionItemRecord {
   price: string;
   quantity: number;
   metadata: Metadata;
+  /**
+   * What was billed for this item's current period, at the rate of a whole period: what flexible
+   * billing mode credits back for unused time. Absent in older data files.
+   */
+  billedAmount?: number;
 }
+
+/** How prorations are computed; Stripe defaults new subscriptions to flexible since 2025-09-30. */
+export type BillingModeType = "classic" | "flexible";
 
 export interface SubscriptionRecord {
   id: string;
@@ -138,6 +150,8 @@ export interface SubscriptionRecord {
   latestInvoice: string | null;
   metadata: Metadata;
   automaticTax: boolean;
+  /** Absent in data files written before billing modes existed: those subscriptions are classic. */
+  billingMode?: { type: BillingModeType; updatedAt: number };
   /** Prorations under `create_prorations`, waiting for the next invoice. */
   pendingLines: InvoiceLineDraft[];
 }
@@ -241,6 +255,27 @@ export interface PortalSessionRecord {
   created: number;
   customer: string;
   returnUrl: string | null;
+  /** Absent in data files written before configurations existed. */
+  configuration?: string;
+}
+
+export interface PortalConfigurationRecord {
+  id: string;
+  created: number;
+  updated: number;
+  active: boolean;
+  name: string | null;
+  defaultReturnUrl: string | null;
+  businessProfile: {
+    headline: string | null;
+    privacyPolicyUrl: string | null;
+    termsOfServiceUrl: string | null;
+  };
+  customerUpdate: { enabled: boolean; allowedUpdates: string[] };
+  invoiceHistory: boolean;
+  paymentMethodUpdate: boolean;
+  subscriptionCancel: { enabled: boolean; mode: "at_period_end" | "immediately"; prorationBehavior: string };
+  metadata: Metadata;
 }
 
 export interface TaxCalculationLine {
@@ -340,6 +375,7 @@ export class Store {
   readonly charges = new Collection<ChargeRecord>("charge");
   readonly refunds = new Collection<RefundRecord>("refund");
   readonly portalSessions = new Collection<PortalSessionRecord>("billing_portal.session");
+  readonly portalConfigurations = new Collection<PortalConfigurationRecord>("billing_portal.configuration");
   readonly taxCalculations = new Collection<TaxCalculationRecord>("tax.calculation");
   readonly events = new Collection<EventRecord>("event");
   readonly idempotency = new Map<string, IdempotentResponse>();
@@ -356,6 +392,7 @@ export class Store {
       charges: this.charges,
       refunds: this.refunds,
       portalSessions: this.portalSessions,
+      portalConfigurations: this.portalConfigurations,
       taxCalculations: this.taxCalculations,
       events: this.events,
     };

@@ -322,6 +322,10 @@ function planBilling({
  * A credit for the unused time of each replaced item and a charge for the remaining time of each
  * new one, each rounded half up to the cent.
  * Example: 1000 → 3000 cents a month with 15 of 30 days left: -500 and +1500, net 1000.
+ * The billing modes differ in the credit: classic credits the replaced item's current price,
+ * flexible what was billed for it this period. They part after a change made without
+ * prorations: 1000 → 3000 with `none`, then → 5000 with 15 days left credits -1500 (classic)
+ * or -500 (flexible, since 1000 was billed).
  */
 function prorationLines({
   context,
@@ -337,9 +341,14 @@ function prorationLines({
   const whole = subscription.periodEnd - subscription.periodStart;
   const part = Math.max(0, Math.min(whole, subscription.periodEnd - at));
   const date = new Date(at * 1000).toISOString().slice(0, 10);
+  const flexible = subscription.billingMode?.type === "flexible";
   const line = (item: SubscriptionItemRecord, sign: 1 | -1): InvoiceLineDraft => {
     const price = context.store.prices.require(item.price);
-    const amount = prorate({ amount: price.unitAmount * item.quantity, part, whole });
+    const rate = price.unitAmount * item.quantity;
+    // Classic credits unused time at the item's current price; flexible, at what was billed for it.
+    const periodAmount = sign < 0 && flexible ? (item.billedAmount ?? rate) : rate;
+    if (sign > 0) item.billedAmount = rate;
+    const amount = prorate({ amount: periodAmount, part, whole });
     const label = `${item.quantity} × ${productNameOf(context.store, price.id)}`;
     return {
       description: `${sign < 0 ? "Unused time on" : "Remaining time on"} ${label} after ${date}`,

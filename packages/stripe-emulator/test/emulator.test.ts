@@ -144,8 +144,19 @@ async function makePrice(
     product: product.id,
     currency,
     unit_amount: unitAmount,
+    tax_behavior: "exclusive",
     ...(interval ? { recurring: { interval } } : {}),
     ...(lookupKey ? { lookup_key: lookupKey } : {}),
+  });
+}
+
+function portalConfiguration(stripe: Stripe): Promise<Stripe.BillingPortal.Configuration> {
+  return stripe.billingPortal.configurations.create({
+    features: {
+      subscription_cancel: { enabled: true, mode: "at_period_end" },
+      payment_method_update: { enabled: true },
+      invoice_history: { enabled: true },
+    },
   });
 }
 
@@ -896,7 +907,9 @@ describe("Stripe emulator through the official SDK", () => {
     const h = await setUp();
     const price = await makePrice(h.stripe, { name: "Pro", unitAmount: 2900, interval: "month" });
     const { subscription } = await subscribe(h, { price: price.id });
+    const configuration = await portalConfiguration(h.stripe);
     const portal = await h.stripe.billingPortal.sessions.create({
+      configuration: configuration.id,
       customer: subscription.customer as string,
       return_url: "https://app.example/billing",
     });
@@ -992,7 +1005,12 @@ describe("Stripe emulator object shapes", () => {
     expectFixtureKeys("refund", refund);
     expectFixtureKeys("charge", await h.stripe.charges.retrieve(charge.id));
 
-    const portal = await h.stripe.billingPortal.sessions.create({ customer: customer.id });
+    const configuration = await portalConfiguration(h.stripe);
+    expectFixtureKeys("billing_portal.configuration", configuration);
+    const portal = await h.stripe.billingPortal.sessions.create({
+      configuration: configuration.id,
+      customer: customer.id,
+    });
     expectFixtureKeys("billing_portal.session", portal);
     const calculation = await h.stripe.tax.calculations.create({
       currency: "usd",

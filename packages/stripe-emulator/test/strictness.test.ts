@@ -274,3 +274,265 @@ describe("POST /_emulator/deliveries", () => {
     }
   });
 });
+
+async function pay(emulator: StripeEmulator, sessionId: string, body: Record<string, unknown>) {
+  const paid = await control(emulator, `/_emulator/checkout/sessions/${sessionId}/pay`, {
+    card: "4242424242424242",
+    ...body,
+  });
+  expect(paid.status).toBe(200);
+  return paid.body as unknown as Stripe.Checkout.Session;
+}
+
+async function creditPrice(stripe: Stripe, taxBehavior?: "exclusive" | "inclusive"): Promise<Stripe.Price> {
+  const product = await stripe.products.create({ name: "Credits" });
+  return stripe.prices.create({
+    product: product.id,
+    currency: "usd",
+    unit_amount: 100,
+    ...(taxBehavior ? { tax_behavior: taxBehavior } : {}),
+  });
+}
+
+function taxedCheckout(
+  stripe: Stripe,
+  {
+    customer,
+    price,
+    update,
+  }: { customer: string; price: string; update?: Stripe.Checkout.SessionCreateParams.CustomerUpdate },
+) {
+  return stripe.checkout.sessions.create({
+    mode: "payment",
+    customer,
+    line_items: [{ price, quantity: 10 }],
+    automatic_tax: { enabled: true },
+    success_url: "https://app.example/ok",
+    ...(update ? { customer_update: update } : {}),
+  });
+}
+
+describe("Checkout with automatic tax", () => {
+  const locations: { name: string; address: Stripe.AddressParam | null; valid: boolean }[] = [
+    { name: "no address", address: null, valid: false },
+    { name: "an address without a country", address: { city: "Paris" }, valid: false },
+    { name: "a US address without a postal code", address: { country: "US" }, valid: false },
+    {
+      name: "a US address with a postal code",
+      address: { country: "US", postal_code: "94107" },
+      valid: true,
+    },
+    { name: "a French address", address: { country: "FR" }, valid: true },
+  ];
+  for (const { name, address, valid } of locations) {
+    it(`${valid ? "accepts" : "refuses"} a customer with ${name}`, async () => {
+      const { stripe } = await start();
+      const customer = await stripe.customers.create({
+        email: "ada@example.com",
+        ...(address ? { address } : {}),
+      });
+      const price = await creditPrice(stripe, "exclusive");
+      const created = taxedCheckout(stripe, { customer: customer.id, price: price.id });
+      if (valid) {
+        expect((await created).automatic_tax.enabled).toBe(true);
+        return;
+      }
+      const error = await refusal(created);
+      expect(error.statusCode).toBe(400);
+      expect(error.code).toBe("customer_tax_location_invalid");
+      // Letting Checkout collect the address and save it onto the customer is Stripe's way out.
+      expect(
+        (await taxedCheckout(stripe, { customer: customer.id, price: price.id, update: { address: "auto" } }))
+          .id,
+      ).toMatch(/^cs_/);
+      expect(
+        (
+          await taxedCheckout(stripe, {
+            customer: customer.id,
+            price: price.id,
+            update: { shipping: "auto" },
+          })
+        ).id,
+      ).toMatch(/^cs_/);
+    });
+  }
+
+  it("saves the address collected onto the customer with customer_update[address]=auto", async () => {
+    const { stripe, emulator } = await start();
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    const price = await creditPrice(stripe, "exclusive");
+    const session = await taxedCheckout(stripe, {
+      customer: customer.id,
+      price: price.id,
+      update: { address: "auto" },
+    });
+    const paid = await pay(emulator, session.id, { country: "FR" });
+    expect(paid.total_details?.amount_tax).toBe(200);
+    expect((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({
+      address: { country: "FR" },
+    });
+    const types = (await stripe.events.list({ limit: 100 })).data.map((event) => event.type);
+    expect(types).toContain("customer.updated");
+  });
+
+  it("refuses customer_update without a customer", async () => {
+    const { stripe } = await start();
+    const price = await creditPrice(stripe, "exclusive");
+    const error = await refusal(
+      stripe.checkout.sessions.create({
+        mode: "payment",
+        customer_email: "ada@example.com",
+        line_items: [{ price: price.id, quantity: 1 }],
+        customer_update: { address: "auto" },
+        success_url: "https://app.example/ok",
+      }),
+    );
+    expect(error.param).toBe("customer_update");
+  });
+
+  it("needs prices that say whether they include tax", async () => {
+    const { stripe } = await start();
+    const customer = await stripe.customers.create({ email: "ada@example.com", address: { country: "FR" } });
+    const unspecified = await creditPrice(stripe);
+    const error = await refusal(taxedCheckout(stripe, { customer: customer.id, price: unspecified.id }));
+    expect(error.statusCode).toBe(400);
+    expect(error.param).toBe("line_items[0][price]");
+  });
+});
+
+async function subscribeWith(
+  { stripe, emulator }: Running,
+  { price, billingMode }: { price: string; billingMode?: "classic" | "flexible" },
+): Promise<Stripe.Subscription> {
+  const customer = await stripe.customers.create({ email: "ada@example.com", address: { country: "DE" } });
+  const session = await stripe.checkout.sessions.create({
+    mode: "subscription",
+    customer: customer.id,
+    line_items: [{ price, quantity: 1 }],
+    success_url: "https://app.example/ok",
+    ...(billingMode ? { subscription_data: { billing_mode: { type: billingMode } } } : {}),
+  });
+  const paid = await pay(emulator, session.id, {});
+  return stripe.subscriptions.retrieve(paid.subscription as string);
+}
+
+describe("billing modes", () => {
+  it("defaults a subscription to flexible, as Stripe does since 2025-09-30, and keeps classic when asked", async () => {
+    const running = await start();
+    const price = await monthlyPrice(running.stripe);
+    const flexible = await subscribeWith(running, { price: price.id });
+    expect(flexible.billing_mode).toMatchObject({
+      type: "flexible",
+      flexible: { proration_discounts: "included" },
+    });
+    const classic = await subscribeWith(running, { price: price.id, billingMode: "classic" });
+    expect(classic.billing_mode).toMatchObject({ type: "classic", flexible: null });
+    expect(classic.billing_mode.updated_at).toBe(classic.created);
+  });
+
+  it("refuses a billing mode outside subscription mode", async () => {
+    const { stripe } = await start();
+    const price = await creditPrice(stripe, "exclusive");
+    const error = await refusal(
+      stripe.checkout.sessions.create({
+        mode: "payment",
+        customer_email: "ada@example.com",
+        line_items: [{ price: price.id, quantity: 1 }],
+        subscription_data: { billing_mode: { type: "classic" } },
+        success_url: "https://app.example/ok",
+      }),
+    );
+    expect(error.param).toBe("subscription_data[billing_mode]");
+  });
+
+  // A change made without prorations leaves the old amount billed: classic then credits the new
+  // price's unused time, flexible what was really billed.
+  for (const [mode, credit] of [
+    ["classic", -2900 * 3],
+    ["flexible", -2900],
+  ] as const) {
+    it(`credits ${mode === "classic" ? "the current price" : "what was billed"} under ${mode}`, async () => {
+      const running = await start();
+      const { stripe } = running;
+      const product = await stripe.products.create({ name: "Plans" });
+      const price = (amount: number) =>
+        stripe.prices.create({
+          product: product.id,
+          currency: "usd",
+          unit_amount: amount,
+          recurring: { interval: "month" },
+        });
+      const [small, large, larger] = [await price(2900), await price(8700), await price(9900)];
+      const subscription = await subscribeWith(running, { price: small.id, billingMode: mode });
+      const item = subscription.items.data[0]?.id ?? "";
+      await stripe.subscriptions.update(subscription.id, {
+        items: [{ id: item, price: large.id }],
+        proration_behavior: "none",
+      });
+      const changed = await stripe.subscriptions.update(subscription.id, {
+        items: [{ id: item, price: larger.id }],
+        proration_behavior: "always_invoice",
+      });
+      const invoice = await stripe.invoices.retrieve(changed.latest_invoice as string);
+      const lines = invoice.lines.data.map((line) => line.amount);
+      // The change comes at once, so the whole period is unused.
+      expect(lines).toEqual([credit, 9900]);
+    });
+  }
+});
+
+describe("billing portal configurations", () => {
+  it("must exist before a portal session, which names one", async () => {
+    const { stripe } = await start();
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    const missing = await refusal(stripe.billingPortal.sessions.create({ customer: customer.id }));
+    expect(missing.statusCode).toBe(400);
+
+    const configuration = await stripe.billingPortal.configurations.create({
+      features: {
+        subscription_cancel: { enabled: true, mode: "at_period_end" },
+        payment_method_update: { enabled: true },
+        invoice_history: { enabled: true },
+      },
+      default_return_url: "https://app.example/billing",
+      metadata: { owner: "meterline" },
+    });
+    expect(configuration).toMatchObject({
+      object: "billing_portal.configuration",
+      active: true,
+      is_default: false,
+      default_return_url: "https://app.example/billing",
+      features: {
+        subscription_cancel: { enabled: true, mode: "at_period_end" },
+        payment_method_update: { enabled: true },
+        invoice_history: { enabled: true },
+        customer_update: { enabled: false },
+      },
+    });
+    // Only the Dashboard's configuration is the default: naming none still fails.
+    await refusal(stripe.billingPortal.sessions.create({ customer: customer.id }));
+    const session = await stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      configuration: configuration.id,
+    });
+    expect(session.configuration).toBe(configuration.id);
+    expect(session.return_url).toBe("https://app.example/billing");
+
+    const updated = await stripe.billingPortal.configurations.update(configuration.id, {
+      features: { invoice_history: { enabled: false } },
+    });
+    expect(updated.features.invoice_history.enabled).toBe(false);
+    expect(updated.features.subscription_cancel.enabled).toBe(true);
+    const listed = await stripe.billingPortal.configurations.list({ active: true });
+    expect(listed.data.map((entry) => entry.id)).toEqual([configuration.id]);
+    expect((await stripe.billingPortal.configurations.retrieve(configuration.id)).metadata).toEqual({
+      owner: "meterline",
+    });
+
+    await stripe.billingPortal.configurations.update(configuration.id, { active: false });
+    const inactive = await refusal(
+      stripe.billingPortal.sessions.create({ customer: customer.id, configuration: configuration.id }),
+    );
+    expect(inactive.param).toBe("configuration");
+  });
+});
