@@ -172,7 +172,8 @@ for (const engine of engines) {
         const first = await run(["stripe", "sync"], env);
         expect(first.code, first.stderr).toBe(0);
         const lines = first.stdout.trim().split("\n");
-        expect(lines).toHaveLength(8);
+        expect(lines).toHaveLength(9);
+        expect(lines[8]).toMatch(/^portal\s+bpc_\S+\s+created$/);
         expect(
           lines.every((line) => line.endsWith("created")),
           first.stdout,

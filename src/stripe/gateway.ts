@@ -1,69 +1,28 @@
 import Stripe from "stripe";
 import type { Interval } from "../domain/catalog.js";
-import { AppError } from "../domain/errors.js";
 import { sha256Hex } from "../domain/sha256.js";
-import type { StripeSubscriptionStatus } from "../domain/subscriptions.js";
+import {
+  type ChargeFacts,
+  type CheckoutSessionFacts,
+  type CreditCheckoutFacts,
+  chargeFacts,
+  checkoutSessionFacts,
+  creditCheckoutFacts,
+  priceFacts,
+  type StripePriceFacts,
+  type StripeSubscriptionFacts,
+  subscriptionFacts,
+} from "./facts.js";
+import {
+  type PortalConfigurationSync,
+  portalConfigurationFor,
+  upsertPortalConfiguration,
+} from "./portalConfiguration.js";
+import { reach } from "./reach.js";
 
-/** A subscription as Meterline needs it, read from Stripe. */
-export interface StripeSubscriptionFacts {
-  id: string;
-  customerId: string;
-  status: StripeSubscriptionStatus;
-  itemId: string;
-  priceId: string;
-  /** From the price's metadata, which `stripe sync` writes; null for a price Meterline didn't make. */
-  plan: string | null;
-  interval: Interval | null;
-  currentPeriodStart: Date;
-  currentPeriodEnd: Date;
-  billingCycleAnchor: Date;
-  cancelAtPeriodEnd: boolean;
-  created: Date;
-}
-
-export interface StripePriceFacts {
-  id: string;
-  productId: string;
-  unitAmountCents: number | null;
-  currency: string;
-  interval: Interval | null;
-  active: boolean;
-}
-
-export interface CreditCheckoutFacts {
-  id: string;
-  orgId: string | null;
-  mode: string;
-  status: string | null;
-  paymentStatus: string;
-  purpose: string | null;
-  currency: string | null;
-  amountSubtotal: number | null;
-  /** The number of credits bought: the quantity of the credit line. */
-  quantity: number | null;
-  unitAmount: number | null;
-  paymentIntentId: string | null;
-  amountTotal: number | null;
-}
-
-export interface ChargeFacts {
-  id: string;
-  paymentIntentId: string | null;
-  customerId: string | null;
-  amount: number;
-  amountRefunded: number;
-  currency: string;
-}
-
-export interface CheckoutSessionFacts {
-  id: string;
-  mode: string;
-  status: string | null;
-  paymentStatus: string;
-  orgId: string | null;
-  customerId: string | null;
-  subscriptionId: string | null;
-}
+// Read where the gateway's callers have always found them.
+export type { ChargeFacts, CheckoutSessionFacts, CreditCheckoutFacts, StripeSubscriptionFacts } from "./facts.js";
+export { idOf } from "./facts.js";
 
 /**
  * Everything Meterline asks of Stripe, over the official SDK. The SDK reaches api.stripe.com, or
@@ -147,6 +106,8 @@ export class StripeGateway {
         currency,
         unit_amount: unitAmountCents,
         recurring: { interval },
+        // Tax is added on top, as the credit estimate computes it; Stripe Tax needs it stated.
+        tax_behavior: "exclusive",
         lookup_key: lookupKey,
         transfer_lookup_key: true,
         nickname: `${plan} ${interval}ly`,
@@ -160,7 +121,12 @@ export class StripeGateway {
   async creditPrice({ currency }: { currency: string }): Promise<string> {
     const lookupKey = `meterline_credit_${currency}`;
     const existing = await this.priceByLookupKey(lookupKey);
-    if (existing?.active && existing.unitAmountCents === 100 && existing.interval === null)
+    if (
+      existing?.active &&
+      existing.unitAmountCents === 100 &&
+      existing.interval === null &&
+      existing.taxBehavior === "exclusive"
+    )
       return existing.id;
     await this.upsertProduct({
       id: "meterline_credits",
@@ -172,6 +138,7 @@ export class StripeGateway {
         product: "meterline_credits",
         currency,
         unit_amount: 100,
+        tax_behavior: "exclusive",
         lookup_key: lookupKey,
         transfer_lookup_key: true,
         nickname: "1 credit",
@@ -204,25 +171,28 @@ export class StripeGateway {
   }): Promise<{ id: string; url: string }> {
     return reach(async () => {
       const session = await this.sdk.checkout.sessions.create(
-        {
-          mode: "payment",
-          customer: customerId,
-          client_reference_id: orgId,
-          line_items: [
-            {
-              price: priceId,
-              quantity: credits,
-              adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
-            },
-          ],
-          automatic_tax: { enabled: true },
-          success_url: successUrl,
-          cancel_url: cancelUrl,
-          metadata: { org_id: orgId, purpose: "credits" },
-          payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
-        },
-        { idempotencyKey },
-      );
+{
+        mode: "payment",
+        customer: customerId,
+        client_reference_id: orgId,
+        line_items: [
+          {
+            price: priceId,
+            quantity: credits,
+            adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
+          },
+        ],
+        automatic_tax: { enabled: true },
+        // Stripe Tax needs the buyer's location: Checkout asks for the address and saves it onto
+        // the customer, whose address Meterline may not know.
+        customer_update: { address: "auto" },
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+        metadata: { org_id: orgId, purpose: "credits" },
+        payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
+      },
+{ idempotencyKey },
+);
       if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
       return { id: session.id, url: session.url };
     });
@@ -239,35 +209,13 @@ export class StripeGateway {
           throw error;
         });
       if (!session) return null;
-      const line = session.line_items?.data[0];
-      return {
-        id: session.id,
-        orgId: session.client_reference_id,
-        mode: session.mode,
-        status: session.status,
-        paymentStatus: session.payment_status,
-        purpose: session.metadata?.purpose ?? null,
-        currency: session.currency,
-        amountSubtotal: session.amount_subtotal,
-        quantity: line?.quantity ?? null,
-        unitAmount: line?.price?.unit_amount ?? null,
-        paymentIntentId: idOf(session.payment_intent),
-        amountTotal: session.amount_total,
-      };
+      return creditCheckoutFacts(session);
     });
   }
 
   async retrieveCharge(chargeId: string): Promise<ChargeFacts> {
     return reach(async () => {
-      const charge = await this.sdk.charges.retrieve(chargeId);
-      return {
-        id: charge.id,
-        paymentIntentId: idOf(charge.payment_intent),
-        customerId: idOf(charge.customer),
-        amount: charge.amount,
-        amountRefunded: charge.amount_refunded,
-        currency: charge.currency,
-      };
+      return chargeFacts(await this.sdk.charges.retrieve(chargeId));
     });
   }
 
@@ -328,18 +276,19 @@ export class StripeGateway {
   }): Promise<{ id: string; url: string }> {
     return reach(async () => {
       const session = await this.sdk.checkout.sessions.create(
-        {
-          mode: "subscription",
-          customer: customerId,
-          client_reference_id: orgId,
-          line_items: [{ price: priceId, quantity: 1 }],
-          success_url: successUrl,
-          cancel_url: cancelUrl,
-          metadata: { org_id: orgId, plan, interval },
-          subscription_data: { metadata: { org_id: orgId } },
-        },
-        { idempotencyKey },
-      );
+{
+        mode: "subscription",
+        customer: customerId,
+        client_reference_id: orgId,
+        line_items: [{ price: priceId, quantity: 1 }],
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+        metadata: { org_id: orgId, plan, interval },
+        // Classic prorations, which Meterline's plan changes and their tests assume (ARCHITECTURE.md).
+        subscription_data: { metadata: { org_id: orgId }, billing_mode: { type: "classic" } },
+      },
+{ idempotencyKey },
+);
       if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
       return { id: session.id, url: session.url };
     });
@@ -364,16 +313,7 @@ export class StripeGateway {
 
   async retrieveCheckout(sessionId: string): Promise<CheckoutSessionFacts> {
     return reach(async () => {
-      const session = await this.sdk.checkout.sessions.retrieve(sessionId);
-      return {
-        id: session.id,
-        mode: session.mode,
-        status: session.status,
-        paymentStatus: session.payment_status,
-        orgId: session.client_reference_id,
-        customerId: idOf(session.customer),
-        subscriptionId: idOf(session.subscription),
-      };
+      return checkoutSessionFacts(await this.sdk.checkout.sessions.retrieve(sessionId));
     });
   }
 
@@ -429,6 +369,14 @@ export class StripeGateway {
     await reach(() => this.sdk.subscriptions.update(subscriptionId, { cancel_at_period_end: cancel }));
   }
 
+  /**
+   * Creates the customer portal configuration Meterline uses, or brings the one it made up to
+   * date: Stripe refuses portal sessions without one.
+   */
+  syncPortalConfiguration(): Promise<PortalConfigurationSync> {
+    return reach(() => upsertPortalConfiguration(this.sdk));
+  }
+
   async createPortalSession({
     customerId,
     returnUrl,
@@ -437,101 +385,13 @@ export class StripeGateway {
     returnUrl: string;
   }): Promise<string> {
     return reach(async () => {
+      const configuration = await portalConfigurationFor(this.sdk);
       const session = await this.sdk.billingPortal.sessions.create({
+        configuration,
         customer: customerId,
         return_url: returnUrl,
       });
       return session.url;
     });
-  }
-}
-
-const subscriptionStatuses: readonly StripeSubscriptionStatus[] = [
-  "incomplete",
-  "incomplete_expired",
-  "trialing",
-  "active",
-  "past_due",
-  "canceled",
-  "unpaid",
-  "paused",
-];
-
-function statusOf(subscription: Stripe.Subscription): StripeSubscriptionStatus {
-  const status = subscriptionStatuses.find((known) => known === subscription.status);
-  if (!status)
-    throw new Error(`Stripe subscription ${subscription.id} has unknown status ${subscription.status}`);
-  return status;
-}
-
-/** The id of a Stripe reference, expanded or not. */
-export function idOf(value: string | { id: string } | null | undefined): string | null {
-  if (!value) return null;
-  return typeof value === "string" ? value : value.id;
-}
-
-function intervalOf(value: string | null | undefined): Interval | null {
-  return value === "month" || value === "year" ? value : null;
-}
-
-function priceFacts(price: Stripe.Price): StripePriceFacts {
-  return {
-    id: price.id,
-    productId: idOf(price.product) ?? "",
-    unitAmountCents: price.unit_amount,
-    currency: price.currency,
-    interval: intervalOf(price.recurring?.interval),
-    active: price.active,
-  };
-}
-
-function subscriptionFacts(subscription: Stripe.Subscription): StripeSubscriptionFacts {
-  const item = subscription.items.data[0];
-  if (!item) throw new Error(`Stripe subscription ${subscription.id} has no items`);
-  const seconds = (value: number) => new Date(value * 1000);
-  return {
-    id: subscription.id,
-    customerId: idOf(subscription.customer) ?? "",
-    status: statusOf(subscription),
-    itemId: item.id,
-    priceId: item.price.id,
-    plan: item.price.metadata?.meterline_plan ?? null,
-    interval:
-      intervalOf(item.price.metadata?.meterline_interval) ?? intervalOf(item.price.recurring?.interval),
-    currentPeriodStart: seconds(item.current_period_start),
-    currentPeriodEnd: seconds(item.current_period_end),
-    billingCycleAnchor: seconds(subscription.billing_cycle_anchor),
-    cancelAtPeriodEnd: subscription.cancel_at_period_end,
-    created: seconds(subscription.created),
-  };
-}
-
-/**
- * Stripe out of reach (network, timeouts, its own 5xx, rate limits) is a 503 the caller may
- * retry; a declined card is the customer's to fix. Any other refusal means Meterline asked
- * wrongly or is misconfigured (a bad key, a deleted customer): a 500, logged, never blamed on the
- * caller.
- */
-async function reach<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (!(error instanceof Stripe.errors.StripeError)) throw error;
-    if (
-      error instanceof Stripe.errors.StripeConnectionError ||
-      error instanceof Stripe.errors.StripeAPIError ||
-      error instanceof Stripe.errors.StripeRateLimitError
-    ) {
-      throw new AppError("unavailable", "Stripe could not be reached; try again");
-    }
-    if (error instanceof Stripe.errors.StripeCardError) {
-      throw new AppError("payment_failed", `The payment failed: ${error.message}`);
-    }
-    throw new Error(
-      `Stripe refused a request (${error.type}, ${error.code ?? "no code"}): ${error.message}`,
-      {
-        cause: error,
-      },
-    );
   }
 }

@@ -31,6 +31,7 @@ const CONFIGURATION: Shape = {
       proration_behavior: true,
       cancellation_reason: { enabled: true, options: [true] },
     },
+    subscription_update: { enabled: true },
   },
   metadata: "map",
 };
@@ -134,6 +135,12 @@ function applySettings({
   if (invoiceHistory !== undefined) configuration.invoiceHistory = invoiceHistory;
   const paymentMethodUpdate = features?.object("payment_method_update")?.boolean("enabled");
   if (paymentMethodUpdate !== undefined) configuration.paymentMethodUpdate = paymentMethodUpdate;
+  if (features?.object("subscription_update")?.boolean("enabled")) {
+    throw invalidRequest(
+      "The emulator's portal changes no plans: subscription_update must stay disabled.",
+      "features[subscription_update][enabled]",
+    );
+  }
   const cancel = features?.object("subscription_cancel");
   if (cancel) {
     const reason = cancel.object("cancellation_reason");

@@ -25,10 +25,14 @@ export async function stripe(args: string[]): Promise<void> {
       catalog: config.catalog,
       now: new Date(),
     });
-    const lines = synced.map(
-      (price) =>
-        `${price.plan.padEnd(12)} ${price.interval.padEnd(6)} ${formatCents(price.unitAmountCents, config.catalog.currency).padStart(12)}  ${price.priceId}  ${price.action}`,
-    );
+    const portal = await gateway.syncPortalConfiguration();
+    const lines = [
+      ...synced.map(
+        (price) =>
+          `${price.plan.padEnd(12)} ${price.interval.padEnd(6)} ${formatCents(price.unitAmountCents, config.catalog.currency).padStart(12)}  ${price.priceId}  ${price.action}`,
+      ),
+      `${"portal".padEnd(12)} ${"".padEnd(6)} ${"".padStart(12)}  ${portal.id}  ${portal.action}`,
+    ];
     process.stdout.write(`${lines.join("\n")}\n`);
   } finally {
     await db.close();

@@ -85,7 +85,8 @@ async function syncPrice({
     existing.unitAmountCents === want &&
     existing.currency === catalog.currency &&
     existing.interval === interval &&
-    existing.productId === productId;
+    existing.productId === productId &&
+    existing.taxBehavior === "exclusive";
   let price = existing;
   let action: PriceSync["action"] = "unchanged";
   if (!price || !matches) {
