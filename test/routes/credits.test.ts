@@ -6,6 +6,7 @@ import { expireCredits } from "../../src/services/credits/expireCredits.js";
 import { readCreditEntries } from "../../src/services/credits/readCredits.js";
 import { readEmails } from "../../src/services/emails/readEmails.js";
 import { describeEachEngine, expectError, makeTeam, uniqueEmail } from "../support/app.js";
+import { shuffleDeliveries } from "../support/stripe.js";
 
 describeEachEngine("credits", (ctx) => {
   async function adminKey() {
@@ -235,18 +236,25 @@ describeEachEngine("credits", (ctx) => {
     const page = await (await fetch(checkout_url)).text();
     expect(page).toContain("120.00 USD");
 
-    const paid = fetch(`${ctx.stripeEmulator.url}/_emulator/checkout/sessions/${session_id}/pay`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ card: "4242424242424242" }),
-    });
-    expect((await paid).status).toBe(200);
-    const returns = await Promise.all(
-      Array.from({ length: 8 }, () =>
-        team.billing_admin.request("POST", `/v1/orgs/${team.org.id}/credits/complete`, { session_id }),
-      ),
-    );
-    await ctx.stripeEmulator.idle();
+    // Stripe's events come in any order and late, racing the browser's returns.
+    await shuffleDeliveries(ctx, { shuffle: true, maxDelayMs: 100 });
+    let returns: Awaited<ReturnType<typeof team.billing_admin.request>>[];
+    try {
+      const paid = fetch(`${ctx.stripeEmulator.url}/_emulator/checkout/sessions/${session_id}/pay`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ card: "4242424242424242" }),
+      });
+      expect((await paid).status).toBe(200);
+      returns = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          team.billing_admin.request("POST", `/v1/orgs/${team.org.id}/credits/complete`, { session_id }),
+        ),
+      );
+      await ctx.stripeEmulator.idle();
+    } finally {
+      await shuffleDeliveries(ctx, { shuffle: false });
+    }
     for (const response of returns) expect(response.statusCode, response.body).toBe(200);
     expect(returns.map((response) => response.json().credits)).toEqual(Array(8).fill("100.000000"));
     const figures = (await team.owner.request("GET", `/v1/orgs/${team.org.id}/credits`)).json();

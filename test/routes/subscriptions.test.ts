@@ -13,6 +13,7 @@ import {
   payCheckout,
   type RawEvent,
   seededRandom,
+  shuffleDeliveries,
   subscribe,
 } from "../support/stripe.js";
 
@@ -433,13 +434,21 @@ describeEachEngine("plans and subscriptions", (ctx) => {
     it("converges to the same state when each event comes 1–5 times in any order", async () => {
       const owner = await signUp(ctx.app);
       const org = await makeOrg(owner);
-      await subscribe(ctx, owner, org.id, { plan: "maker", interval: "year" });
-      await owner.request("POST", `/v1/orgs/${org.id}/subscription/change`, {
-        plan: "team",
-        interval: "year",
-      });
-      await owner.request("POST", `/v1/orgs/${org.id}/subscription/cancel`);
-      await ctx.stripeEmulator.idle();
+      // Live, too: Stripe's own deliveries shuffled and late from the first event on.
+      await shuffleDeliveries(ctx, { shuffle: true, maxDelayMs: 150 });
+      try {
+        await subscribe(ctx, owner, org.id, { plan: "maker", interval: "year" });
+        const changed = await owner.request("POST", `/v1/orgs/${org.id}/subscription/change`, {
+          plan: "team",
+          interval: "year",
+        });
+        expect(changed.statusCode, changed.body).toBe(200);
+        const canceled = await owner.request("POST", `/v1/orgs/${org.id}/subscription/cancel`);
+        expect(canceled.statusCode, canceled.body).toBe(200);
+        await ctx.stripeEmulator.idle();
+      } finally {
+        await shuffleDeliveries(ctx, { shuffle: false });
+      }
       const expected = await stateOf(owner, org.id);
       expect(expected).toMatchObject({ plan: "team", interval: "year", cancel_at_period_end: true });
       const events = await eventsOfCustomer(ctx, await customerOf(org.id));

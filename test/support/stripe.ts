@@ -27,6 +27,22 @@ export async function advanceStripeClock(ctx: TestContext, seconds: number): Pro
   await ctx.stripeEmulator.idle();
 }
 
+/**
+ * Makes the emulator deliver webhooks as Stripe may: first attempts in any order, each up to
+ * `maxDelayMs` late (`{ shuffle: false }` puts creation order back).
+ */
+export async function shuffleDeliveries(
+  ctx: TestContext,
+  order: { shuffle: boolean; maxDelayMs?: number },
+): Promise<void> {
+  const response = await fetch(`${ctx.stripeEmulator.url}/_emulator/deliveries`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ shuffle: order.shuffle, max_delay_ms: order.maxDelayMs ?? 0 }),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
 /** Subscribes the organization through Checkout and the emulator; answers GET …/subscription. */
 export async function subscribe(
   ctx: TestContext,
