@@ -4,7 +4,7 @@ import type { Context } from "./context.js";
 import { runDueWork } from "./dueWork.js";
 import { renderCheckoutSession, renderCustomer } from "./objects.js";
 import { invalidRequest, type Params } from "./params.js";
-import { json, type Route } from "./server.js";
+import { json, type LoggedRequest, type Route } from "./server.js";
 import type { Card, CheckoutSessionRecord } from "./store.js";
 import type { WebhookDelivery } from "./webhookDelivery.js";
 
@@ -70,11 +70,30 @@ function scriptedPayment({
 export function controlRoutes({
   delivery,
   settings,
+  requests,
 }: {
   delivery: WebhookDelivery;
   settings: Settings;
+  requests: LoggedRequest[];
 }): Route[] {
   return [
+    {
+      // The latest requests of Stripe's API that ran (up to 2,000), oldest first: what a client
+      // sent and what it was answered, as Stripe's request logs show them.
+      method: "GET",
+      path: "/_emulator/requests",
+      params: {},
+      handle: () => json({ data: requests }),
+    },
+    {
+      method: "DELETE",
+      path: "/_emulator/requests",
+      params: {},
+      handle: () => {
+        requests.length = 0;
+        return json({ data: [] });
+      },
+    },
     {
       // Every answer of Stripe's API waits this long; control routes and hosted pages do not.
       method: "POST",

@@ -7,14 +7,17 @@ import type { Context, EventInput, RequestInfo } from "./context.js";
 import { controlRoutes } from "./controlRoutes.js";
 import { pageRoutes } from "./pages.js";
 import { portalConfigurationRoutes } from "./portalConfigurations.js";
-import { createEmulatorServer } from "./server.js";
+import { createEmulatorServer, type LoggedRequest } from "./server.js";
 import { loadStore, newStripeId, saveStore } from "./store.js";
 import { DEFAULT_RETRY, WebhookDelivery } from "./webhookDelivery.js";
 
 export type { Clock } from "./clock.js";
 export { API_VERSION } from "./context.js";
+export type { LoggedRequest } from "./server.js";
 export { EU_STANDARD_VAT_BASIS_POINTS } from "./vatRates.js";
 export { signWebhookPayload } from "./webhookSignature.js";
+
+const MAX_LOGGED_REQUESTS = 2000;
 
 export interface StripeEmulatorOptions {
   port: number; // 0 = any free port
@@ -82,12 +85,13 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     emit: (event) => publish(event, request),
   });
   const settings = { latencyMs: 0 };
+  const requests: LoggedRequest[] = [];
   const server = createEmulatorServer({
     routes: [
       ...catalogRoutes,
       ...billingRoutes,
       ...portalConfigurationRoutes,
-      ...controlRoutes({ delivery, settings }),
+      ...controlRoutes({ delivery, settings, requests }),
       ...pageRoutes,
     ],
     contextFor,
@@ -97,6 +101,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     persist,
     logger,
     latencyMs: () => settings.latencyMs,
+    record: (entry) => {
+      requests.push(entry);
+      // The latest ones: a log for tests and scripts, not an archive.
+      if (requests.length > MAX_LOGGED_REQUESTS) requests.splice(0, requests.length - MAX_LOGGED_REQUESTS);
+    },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -139,6 +139,18 @@ interface ServerOptions {
   logger: Logger | undefined;
   /** Milliseconds every answer of Stripe's API waits (`/_emulator/latency`); 0 for none. */
   latencyMs(): number;
+  /** Told of every request of Stripe's API that ran, with its parameters and answer. */
+  record(entry: LoggedRequest): void;
+}
+
+/** One request of Stripe's API, as `GET /_emulator/requests` lists it. */
+export interface LoggedRequest {
+  id: string;
+  method: string;
+  path: string;
+  params: unknown;
+  status: number;
+  response: unknown;
 }
 
 export function createEmulatorServer(options: ServerOptions): Server {
@@ -247,6 +259,21 @@ async function handle({
     });
   }
   if (method !== "GET" || dueWorkRan) options.persist();
+  if (isApi && reply.kind === "json") {
+    options.record({
+      id: requestId,
+      method,
+      path: url.pathname,
+      params: loggedParams({
+        method,
+        body,
+        query: url.search.slice(1),
+        contentType: request.headers["content-type"],
+      }),
+      status: reply.status,
+      response: reply.body,
+    });
+  }
   await send(reply);
 }
 
@@ -291,6 +318,24 @@ async function run({
       message: "The emulator failed on this request.",
     });
     return json(internal.toBody(requestId), 500);
+  }
+}
+
+function loggedParams({
+  method,
+  body,
+  query,
+  contentType,
+}: {
+  method: string;
+  body: string;
+  query: string;
+  contentType: string | undefined;
+}): unknown {
+  try {
+    return method === "POST" ? parseBody({ body, contentType }) : parseForm(query);
+  } catch {
+    return null;
   }
 }
 
