@@ -105,6 +105,7 @@ export function renderProduct(product: ProductRecord): StripeObject {
   return {
     id: product.id,
     object: "product",
+    tax_details: null,
     active: product.active,
     created: product.created,
     default_price: product.defaultPrice,
@@ -201,6 +202,7 @@ export function renderCheckoutSession({ publicUrl }: Render, session: CheckoutSe
   return {
     id: session.id,
     object: "checkout.session",
+    allowed_payment_method_types: null,
     adaptive_pricing: null,
     after_expiration: null,
     allow_promotion_codes: null,
@@ -341,6 +343,7 @@ export function renderSubscriptionItem({
   return {
     id: item.id,
     object: "subscription_item",
+    current_trial: null,
     billing_thresholds: null,
     created: item.created,
     current_period_end: subscription.periodEnd,
@@ -383,7 +386,12 @@ export function renderSubscription(render: Render, subscription: SubscriptionRec
     cancel_at: subscription.cancelAt,
     cancel_at_period_end: subscription.cancelAtPeriodEnd,
     canceled_at: subscription.canceledAt,
-    cancellation_details: { comment: null, feedback: null, reason: subscription.cancellationReason },
+    cancellation_details: {
+      comment: null,
+      feedback: null,
+      feedback_option: null,
+      reason: subscription.cancellationReason,
+    },
     collection_method: "charge_automatically",
     created: subscription.created,
     currency: subscription.currency,
@@ -617,9 +625,11 @@ export function renderPaymentIntent(paymentIntent: PaymentIntentRecord): StripeO
   return {
     id: paymentIntent.id,
     object: "payment_intent",
+    allowed_payment_method_types: null,
+    payment_record: null,
     amount: paymentIntent.amount,
     amount_capturable: 0,
-    amount_details: null,
+    amount_details: { tip: {} },
     amount_received: paymentIntent.status === "succeeded" ? paymentIntent.amount : 0,
     application: null,
     application_fee_amount: null,
@@ -729,6 +739,7 @@ export function renderCharge({ store }: Render, charge: ChargeRecord): StripeObj
         exp_month: charge.card.expMonth,
         exp_year: charge.card.expYear,
         extended_authorization: { status: "disabled" },
+        electronic_commerce_indicator: null,
         fingerprint: null,
         funding: "credit",
         incremental_authorization: { status: "unavailable" },
@@ -776,7 +787,12 @@ export function renderRefund(refund: RefundRecord): StripeObject {
     customer: null,
     customer_account: null,
     destination_details: {
-      card: { reference: null, reference_status: "pending", type: "refund" },
+      card: {
+        reference: "74950000000000000000000",
+        reference_status: "pending",
+        reference_type: "acquirer_reference_number",
+        type: "refund",
+      },
       type: "card",
     },
     metadata: { ...refund.metadata },
