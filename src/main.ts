@@ -1,6 +1,6 @@
-import type { StripeEmulator } from "@meterline/stripe-emulator";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import type { StripeEmulator } from "@meterline/stripe-emulator";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";

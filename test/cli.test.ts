@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { startStripeEmulator } from "@meterline/stripe-emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
 import { findApiKey } from "../src/services/accounts/apiKeys.js";
-import { startStripeEmulator } from "@meterline/stripe-emulator";
 import { bin, runCli as run } from "./support/cli.js";
 import { availableEngines, createTestDatabase, type Engine, type TestDatabase } from "./support/databases.js";
 

@@ -21,7 +21,12 @@ import {
 import { reach } from "./reach.js";
 
 // Read where the gateway's callers have always found them.
-export type { ChargeFacts, CheckoutSessionFacts, CreditCheckoutFacts, StripeSubscriptionFacts } from "./facts.js";
+export type {
+  ChargeFacts,
+  CheckoutSessionFacts,
+  CreditCheckoutFacts,
+  StripeSubscriptionFacts,
+} from "./facts.js";
 export { idOf } from "./facts.js";
 
 /**
@@ -171,28 +176,28 @@ export class StripeGateway {
   }): Promise<{ id: string; url: string }> {
     return reach(async () => {
       const session = await this.sdk.checkout.sessions.create(
-{
-        mode: "payment",
-        customer: customerId,
-        client_reference_id: orgId,
-        line_items: [
-          {
-            price: priceId,
-            quantity: credits,
-            adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
-          },
-        ],
-        automatic_tax: { enabled: true },
-        // Stripe Tax needs the buyer's location: Checkout asks for the address and saves it onto
-        // the customer, whose address Meterline may not know.
-        customer_update: { address: "auto" },
-        success_url: successUrl,
-        cancel_url: cancelUrl,
-        metadata: { org_id: orgId, purpose: "credits" },
-        payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
-      },
-{ idempotencyKey },
-);
+        {
+          mode: "payment",
+          customer: customerId,
+          client_reference_id: orgId,
+          line_items: [
+            {
+              price: priceId,
+              quantity: credits,
+              adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
+            },
+          ],
+          automatic_tax: { enabled: true },
+          // Stripe Tax needs the buyer's location: Checkout asks for the address and saves it onto
+          // the customer, whose address Meterline may not know.
+          customer_update: { address: "auto" },
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+          metadata: { org_id: orgId, purpose: "credits" },
+          payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
+        },
+        { idempotencyKey },
+      );
       if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
       return { id: session.id, url: session.url };
     });
@@ -239,18 +244,14 @@ export class StripeGateway {
     country: string | null;
   }): Promise<string> {
     return reach(async () => {
-      const customer = await this.sdk.customers.create(
-        {
-          name,
-          email,
-          metadata: { org_id: orgId },
-          ...(country ? { address: { country } } : {}),
-        },
-        {
-          idempotencyKey: `customer-${orgId}-${sha256Hex(JSON.stringify([name, email, country])).slice(0, 16)}`,
-        },
-      );
-      return customer.id;
+      const details = {
+        name,
+        email,
+        metadata: { org_id: orgId },
+        ...(country ? { address: { country } } : {}),
+      };
+      const idempotencyKey = `customer-${orgId}-${sha256Hex(JSON.stringify(details)).slice(0, 16)}`;
+      return (await this.sdk.customers.create(details, { idempotencyKey })).id;
     });
   }
 
@@ -276,19 +277,19 @@ export class StripeGateway {
   }): Promise<{ id: string; url: string }> {
     return reach(async () => {
       const session = await this.sdk.checkout.sessions.create(
-{
-        mode: "subscription",
-        customer: customerId,
-        client_reference_id: orgId,
-        line_items: [{ price: priceId, quantity: 1 }],
-        success_url: successUrl,
-        cancel_url: cancelUrl,
-        metadata: { org_id: orgId, plan, interval },
-        // Classic prorations, which Meterline's plan changes and their tests assume (ARCHITECTURE.md).
-        subscription_data: { metadata: { org_id: orgId }, billing_mode: { type: "classic" } },
-      },
-{ idempotencyKey },
-);
+        {
+          mode: "subscription",
+          customer: customerId,
+          client_reference_id: orgId,
+          line_items: [{ price: priceId, quantity: 1 }],
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+          metadata: { org_id: orgId, plan, interval },
+          // Classic prorations, which Meterline's plan changes and their tests assume (ARCHITECTURE.md).
+          subscription_data: { metadata: { org_id: orgId }, billing_mode: { type: "classic" } },
+        },
+        { idempotencyKey },
+      );
       if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
       return { id: session.id, url: session.url };
     });

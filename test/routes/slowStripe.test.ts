@@ -59,30 +59,29 @@ describeEachEngine("a slow Stripe", (ctx) => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const usageMs = await timeUsageBatch(key, orgId);
     const response = await pending;
-    return { usageMs, slowMs: performance.now() - started, status: response.statusCode };
+    const slowMs = performance.now() - started;
+    console.info(
+      `usage batch ${usageMs.toFixed(1)} ms while Stripe was slow; the slow request took ${slowMs.toFixed(0)} ms`,
+    );
+    return { usageMs, slowMs, status: response.statusCode };
   }
 
   it("answers a usage batch in under 500 ms while a plan change waits 3 s for Stripe", async () => {
     const { org, owner } = await makeTeam(ctx.app);
     await subscribe(ctx, owner, org.id, { plan: "solo", interval: "month" });
+    const change = (plan: string) =>
+      owner.request("POST", `/v1/orgs/${org.id}/subscription/change`, { plan, interval: "month" });
+    // Once at full speed, so both plans' prices are known and the slow change asks Stripe only
+    // about the subscription.
+    expect((await change("maker")).statusCode).toBe(200);
     const key = await usageKey(ctx.db, org.id);
-    const { usageMs, slowMs, status } = await slowStripe(() =>
-      usageWhile(
-        () =>
-          owner.request("POST", `/v1/orgs/${org.id}/subscription/change`, {
-            plan: "maker",
-            interval: "month",
-          }),
-        key,
-        org.id,
-      ),
-    );
+    const { usageMs, slowMs, status } = await slowStripe(() => usageWhile(() => change("solo"), key, org.id));
     expect(status).toBe(200);
     // The change really waited on Stripe while the batch was answered.
     expect(slowMs).toBeGreaterThan(STRIPE_LATENCY_MS);
     expect(usageMs).toBeLessThan(500);
-    expect((await owner.request("GET", `/v1/orgs/${org.id}/subscription`)).json().plan).toBe("maker");
-  });
+    expect((await owner.request("GET", `/v1/orgs/${org.id}/subscription`)).json().plan).toBe("solo");
+  }, 60_000);
 
   it("answers a usage batch in under 500 ms while a webhook waits 3 s for Stripe", async () => {
     const { org, owner } = await makeTeam(ctx.app);
@@ -112,5 +111,5 @@ describeEachEngine("a slow Stripe", (ctx) => {
     expect(status).toBe(200);
     expect(slowMs).toBeGreaterThan(STRIPE_LATENCY_MS);
     expect(usageMs).toBeLessThan(500);
-  });
+  }, 60_000);
 });

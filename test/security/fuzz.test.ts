@@ -1,3 +1,4 @@
+import { signWebhookPayload } from "@meterline/stripe-emulator";
 import fc from "fast-check";
 import type { LightMyRequestResponse } from "fastify";
 import { sql } from "kysely";
@@ -8,7 +9,6 @@ import { BODY_LIMIT_BYTES } from "../../src/http/app.js";
 import { SESSION_COOKIE } from "../../src/http/auth.js";
 import { createApiKey } from "../../src/services/accounts/apiKeys.js";
 import { startSession } from "../../src/services/accounts/sessions.js";
-import { signWebhookPayload } from "@meterline/stripe-emulator";
 import { describeEachEngine, makeTeam } from "../support/app.js";
 
 /**

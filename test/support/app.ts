@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
+import { type StripeEmulator, startStripeEmulator } from "@meterline/stripe-emulator";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import pino, { type LevelWithSilent } from "pino";
 import { afterAll, beforeAll, describe } from "vitest";
@@ -11,7 +12,6 @@ import { freePort } from "../../src/freePort.js";
 import { createApp } from "../../src/http/app.js";
 import { createLogger } from "../../src/logger.js";
 import { createApiKey } from "../../src/services/accounts/apiKeys.js";
-import { type StripeEmulator, startStripeEmulator } from "@meterline/stripe-emulator";
 import { StripeGateway } from "../../src/stripe/gateway.js";
 import type { EmailDispatcher } from "../../src/workers/emailDispatcher.js";
 import type { EntitlementCache } from "../../src/workers/entitlementCache.js";
