@@ -38,7 +38,7 @@ Commands:
                                           the emails queued and sent, newest first (without
                                           SMTP_URL this is the local mailbox); --body adds the text
 
-Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, …); see README.md.
+Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, …); see docs/configuration.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`;
 
 const commands: Record<string, Command> = {
