@@ -174,33 +174,29 @@ export class StripeGateway {
     /** Names this attempt: a retry of it gets the same session. */
     idempotencyKey: string;
   }): Promise<{ id: string; url: string }> {
-    return reach(async () => {
-      const session = await this.sdk.checkout.sessions.create(
-        {
-          mode: "payment",
-          customer: customerId,
-          client_reference_id: orgId,
-          line_items: [
-            {
-              price: priceId,
-              quantity: credits,
-              adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
-            },
-          ],
-          automatic_tax: { enabled: true },
-          // Stripe Tax needs the buyer's location: Checkout asks for the address and saves it onto
-          // the customer, whose address Meterline may not know.
-          customer_update: { address: "auto" },
-          success_url: successUrl,
-          cancel_url: cancelUrl,
-          metadata: { org_id: orgId, purpose: "credits" },
-          payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
-        },
-        { idempotencyKey },
-      );
-      if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
-      return { id: session.id, url: session.url };
-    });
+    return this.#openCheckout(
+      {
+        mode: "payment",
+        customer: customerId,
+        client_reference_id: orgId,
+        line_items: [
+          {
+            price: priceId,
+            quantity: credits,
+            adjustable_quantity: { enabled: true, minimum: 1, maximum: maxCredits },
+          },
+        ],
+        automatic_tax: { enabled: true },
+        // Stripe Tax needs the buyer's location: Checkout asks for the address and saves it onto
+        // the customer, whose address Meterline may not know.
+        customer_update: { address: "auto" },
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+        metadata: { org_id: orgId, purpose: "credits" },
+        payment_intent_data: { metadata: { org_id: orgId, purpose: "credits" } },
+      },
+      idempotencyKey,
+    );
   }
 
   /** The session, or null when Stripe has no such session. */
@@ -275,21 +271,26 @@ export class StripeGateway {
     /** Names this attempt: a retry of it gets the same session. */
     idempotencyKey: string;
   }): Promise<{ id: string; url: string }> {
+    return this.#openCheckout(
+      {
+        mode: "subscription",
+        customer: customerId,
+        client_reference_id: orgId,
+        line_items: [{ price: priceId, quantity: 1 }],
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+        metadata: { org_id: orgId, plan, interval },
+        // Classic prorations, which Meterline's plan changes and their tests assume (ARCHITECTURE.md).
+        subscription_data: { metadata: { org_id: orgId }, billing_mode: { type: "classic" } },
+      },
+      idempotencyKey,
+    );
+  }
+
+  /** Creates a Checkout Session, answering its id and the page where the buyer pays. */
+  async #openCheckout(params: Stripe.Checkout.SessionCreateParams, idempotencyKey: string) {
     return reach(async () => {
-      const session = await this.sdk.checkout.sessions.create(
-        {
-          mode: "subscription",
-          customer: customerId,
-          client_reference_id: orgId,
-          line_items: [{ price: priceId, quantity: 1 }],
-          success_url: successUrl,
-          cancel_url: cancelUrl,
-          metadata: { org_id: orgId, plan, interval },
-          // Classic prorations, which Meterline's plan changes and their tests assume (ARCHITECTURE.md).
-          subscription_data: { metadata: { org_id: orgId }, billing_mode: { type: "classic" } },
-        },
-        { idempotencyKey },
-      );
+      const session = await this.sdk.checkout.sessions.create(params, { idempotencyKey });
       if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a url`);
       return { id: session.id, url: session.url };
     });
