@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { findOrg } from "../../db/orgRepo.js";
+import { findOrg, type OrgRow } from "../../db/orgRepo.js";
 import type { Schema } from "../../db/schema.js";
 import { claimStripeEvent, isStripeEventProcessed } from "../../db/stripeRepo.js";
 import { closeCheckoutSession, findOrgOfCustomer } from "../../db/subscriptionRepo.js";
@@ -112,9 +112,9 @@ export async function handleStripeEvent({
     db,
     orgId,
     read: () => readEventFacts({ db, stripe, orgId, event, logger }),
-    apply: async (tx, facts) => {
+    apply: async (tx, facts, org) => {
       if (!(await claim(tx, orgId))) return { outcome: "duplicate" as const, alert: null };
-      const alert = await applyEventFacts({ tx, facts, catalog, orgId, supportEmail, now, logger });
+      const alert = await applyEventFacts({ tx, facts, catalog, orgId, org, supportEmail, now, logger });
       return { outcome: "processed" as const, alert };
     },
   });
@@ -172,6 +172,7 @@ async function applyEventFacts({
   facts,
   catalog,
   orgId,
+  org,
   supportEmail,
   now,
   logger,
@@ -180,6 +181,7 @@ async function applyEventFacts({
   facts: EventFacts;
   catalog: Catalog;
   orgId: string;
+  org: OrgRow | undefined;
   supportEmail: string;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
@@ -200,12 +202,12 @@ async function applyEventFacts({
         await closeCheckoutSession(tx, { orgId, sessionId: facts.session.id, status });
       }
       if (facts.subscriptions) {
-        await applySubscriptions({ tx, read: facts.subscriptions, catalog, orgId, now, logger });
+        await applySubscriptions({ tx, read: facts.subscriptions, catalog, orgId, org, now, logger });
       }
       return null;
     }
     case "subscription":
-      await applySubscriptions({ tx, read: facts.subscriptions, catalog, orgId, now, logger });
+      await applySubscriptions({ tx, read: facts.subscriptions, catalog, orgId, org, now, logger });
       return null;
     case "nothing":
       return null;

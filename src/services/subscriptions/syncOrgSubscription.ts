@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { queueEmail } from "../../db/emailRepo.js";
-import { cycleScheduleOf, findOrg, lockOrg, type OrgRow, saveCycleSchedule } from "../../db/orgRepo.js";
+import { cycleScheduleOf, lockOrg, type OrgRow, saveCycleSchedule } from "../../db/orgRepo.js";
 import type { Schema } from "../../db/schema.js";
 import {
   countCustomerSync,
@@ -68,14 +68,15 @@ export async function convergeWithStripe<Facts extends { subscriptions?: Subscri
   db: Kysely<Schema>;
   orgId: string;
   read: () => Promise<Facts>;
-  apply: (tx: Kysely<Schema>, facts: Facts) => Promise<T>;
+  /** Given the organization as locked (undefined: there is no such organization). */
+  apply: (tx: Kysely<Schema>, facts: Facts, org: OrgRow | undefined) => Promise<T>;
 }): Promise<T> {
   for (let attempt = 1; attempt <= MAX_READS; attempt++) {
     const facts = await read();
     const outcome = await inTransaction(db, async (tx) => {
-      await lockOrg(tx, orgId);
+      const org = await lockOrg(tx, orgId);
       if (facts.subscriptions && !(await isCurrent(tx, orgId, facts.subscriptions))) return MOVED;
-      return { value: await apply(tx, facts) };
+      return { value: await apply(tx, facts, org) };
     });
     if (outcome !== MOVED) return outcome.value;
   }
@@ -112,8 +113,8 @@ export async function refreshSubscription({
     db,
     orgId,
     read: async () => ({ subscriptions: await readSubscriptions({ db, stripe, orgId }) }),
-    apply: (tx, { subscriptions }) =>
-      applySubscriptions({ tx, read: subscriptions, catalog, orgId, now, logger }),
+    apply: (tx, { subscriptions }, org) =>
+      applySubscriptions({ tx, read: subscriptions, catalog, orgId, org, now, logger }),
   });
 }
 
@@ -131,6 +132,7 @@ export async function applySubscriptions({
   read,
   catalog,
   orgId,
+  org,
   now,
   logger,
 }: {
@@ -138,12 +140,15 @@ export async function applySubscriptions({
   read: SubscriptionsRead;
   catalog: Catalog;
   orgId: string;
+  /** The organization as `convergeWithStripe` locked it. */
+  org: OrgRow | undefined;
   now: Date;
   logger?: Pick<Logger, "warn" | "error"> | undefined;
 }): Promise<SubscriptionRecord | null> {
   const existing = (await findSubscription(tx, orgId)) ?? null;
   if (!read.customerId) return existing;
-  await saveCustomerId(tx, { orgId, customerId: read.customerId });
+  // A customer recorded when the read began still is: `convergeWithStripe` saw its count unchanged.
+  if (read.version === null) await saveCustomerId(tx, { orgId, customerId: read.customerId });
   await countCustomerSync(tx, orgId);
   const ours = read.subscriptions.filter((subscription) => {
     if (subscription.plan !== null && subscription.interval !== null) return true;
@@ -164,7 +169,6 @@ export async function applySubscriptions({
   const chosen = live[0] ?? ours[0];
   if (!chosen) return existing;
   const record = recordOf({ facts: chosen, existing, now });
-  const org = await findOrg(tx, orgId);
   if (!org) return existing;
   if (!existing || !sameRecord(existing, record)) {
     await saveSubscription(tx, { orgId, record, now });
