@@ -84,7 +84,7 @@ export interface StripeCustomersTable {
   org_id: string;
   customer_id: string;
   created_at: CreatedAt;
-  /** Bumped by each sync of the subscription from Stripe (services/subscriptions/syncOrgSubscription.ts). */
+  /** Bumped by each sync from Stripe that changes what is stored (subscriptions/syncOrgSubscription.ts). */
   synced_version: ColumnType<bigint, never, bigint>;
 }
 

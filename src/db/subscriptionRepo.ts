@@ -62,7 +62,7 @@ export async function findCustomerId(db: Kysely<Schema>, orgId: string): Promise
 }
 
 /**
- * The organization's customer and how many syncs from Stripe have committed for it; a sync that
+ * The organization's customer and how many syncs from Stripe changed what is stored; a sync that
  * finds the count changed under the lock read Stripe before another sync's write.
  */
 export async function findCustomerSync(
@@ -77,7 +77,7 @@ export async function findCustomerSync(
   return row && { customerId: row.customer_id, version: row.synced_version };
 }
 
-/** Counts one more sync from Stripe; run under the organization's lock. */
+/** Counts a sync from Stripe that changed what is stored; run under the organization's lock. */
 export async function countCustomerSync(db: Kysely<Schema>, orgId: string): Promise<void> {
   await db
     .updateTable("stripe_customers")

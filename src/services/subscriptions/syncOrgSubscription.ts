@@ -149,7 +149,6 @@ export async function applySubscriptions({
   if (!read.customerId) return existing;
   // A customer recorded when the read began still is: `convergeWithStripe` saw its count unchanged.
   if (read.version === null) await saveCustomerId(tx, { orgId, customerId: read.customerId });
-  await countCustomerSync(tx, orgId);
   const ours = read.subscriptions.filter((subscription) => {
     if (subscription.plan !== null && subscription.interval !== null) return true;
     logger?.warn(
@@ -170,7 +169,8 @@ export async function applySubscriptions({
   if (!chosen) return existing;
   const record = recordOf({ facts: chosen, existing, now });
   if (!org) return existing;
-  if (!existing || !sameRecord(existing, record)) {
+  const changed = !existing || !sameRecord(existing, record);
+  if (changed) {
     await saveSubscription(tx, { orgId, record, now });
     // What the change tells the customer leaves in the same transaction as the change.
     const notices = subscriptionNotices({
@@ -183,7 +183,11 @@ export async function applySubscriptions({
     });
     for (const notice of notices) await queueEmail(tx, { orgId, ...notice, now });
   }
-  await followCycleAnchor({ tx, org, anchorDay: isLive(record.status) ? record.anchorDay : 1, now });
+  const anchorDay = isLive(record.status) ? record.anchorDay : 1;
+  const movedAnchor = await followCycleAnchor({ tx, org, anchorDay, now });
+  // Only a sync that changes what is stored is counted: a read that began before it is stale.
+  // One that changes nothing leaves a state that any later-begun read may replace.
+  if (changed || movedAnchor) await countCustomerSync(tx, orgId);
   return record;
 }
 
@@ -241,8 +245,10 @@ async function followCycleAnchor({
   org: OrgRow;
   anchorDay: number;
   now: Date;
-}): Promise<void> {
+}): Promise<boolean> {
   const schedule = cycleScheduleOf(org);
   const moved = moveAnchor({ schedule, anchorDay, now });
-  if (moved !== schedule) await saveCycleSchedule(tx, { orgId: org.id, schedule: moved });
+  if (moved === schedule) return false;
+  await saveCycleSchedule(tx, { orgId: org.id, schedule: moved });
+  return true;
 }
